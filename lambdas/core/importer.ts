@@ -1,0 +1,158 @@
+/**
+ * Backfill: a CSV or JSONL export of ERP records becomes the same ERP events a live ERP would emit.
+ * A mapping says which column is the key, which are fields, which holds the outcome and when each
+ * became known. Rows that cannot become an event are refused with a reason, never silently dropped.
+ */
+import type { ErpEvent } from './events.js';
+import type { FeatureSpec, TaskDefinition } from './task.js';
+
+export type TimeSpec =
+  | { column: string; format?: 'iso' | 'mdy' | 'dmy' }
+  /** Exports without a time column: row order is time, `start` plus `stepSeconds` per row. */
+  | { sequence: { start: string; stepSeconds: number } };
+
+export interface ImportMapping {
+  task: string;
+  /** EventBridge source, `erp.<system>`. */
+  source: string;
+  /** Column holding the entity id that joins input and outcome; `#row` numbers the rows instead. */
+  key: string;
+  /** Prefix for `#row` keys, so two files of one export do not share ids. */
+  keyPrefix?: string;
+  /** Column holding the change version; default 1. */
+  version?: string;
+  /** Optional column telling whether a row is an input or an outcome record; default: both. */
+  rowKind?: { column: string; input: string[]; outcome: string[] };
+  input: { detailType?: string; occurredAt: TimeSpec; fields: Record<string, string> };
+  outcome: { detailType?: string; occurredAt: TimeSpec; label: string; labelMap?: Record<string, string> };
+}
+
+export interface RowRefusal {
+  row: number;
+  reason: string;
+  record: Record<string, unknown>;
+}
+
+const MISSING = new Set(['', 'na', 'n/a', 'null', 'none', 'nan']);
+
+function isBlank(v: unknown): boolean {
+  return v === undefined || v === null || (typeof v === 'string' && MISSING.has(v.trim().toLowerCase()));
+}
+
+/** Parses 1/2/2013 (mdy), 2/1/2013 (dmy) or ISO; returns an ISO string or undefined. */
+export function parseTime(v: unknown, format: 'iso' | 'mdy' | 'dmy' = 'iso'): string | undefined {
+  if (isBlank(v)) return undefined;
+  const s = String(v).trim();
+  if (format !== 'iso') {
+    const m = /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4})$/.exec(s);
+    if (!m) return undefined;
+    const [a, b, y] = [Number(m[1]), Number(m[2]), Number(m[3].length === 2 ? '20' + m[3] : m[3])];
+    const [month, day] = format === 'mdy' ? [a, b] : [b, a];
+    const d = new Date(Date.UTC(y, month - 1, day));
+    if (d.getUTCMonth() !== month - 1 || d.getUTCDate() !== day) return undefined;
+    return d.toISOString();
+  }
+  const t = Date.parse(s);
+  return Number.isNaN(t) ? undefined : new Date(t).toISOString();
+}
+
+/** Coerces an export's text to the feature's type; a value that does not fit is kept so the schema refuses it. */
+function coerce(f: FeatureSpec | undefined, v: unknown, dateFormat: 'iso' | 'mdy' | 'dmy'): unknown {
+  if (isBlank(v)) return null;
+  if (!f) return v;
+  if (f.type === 'numeric') {
+    if (typeof v === 'number') return v;
+    const n = Number(String(v).trim().replace(/,/g, ''));
+    return Number.isFinite(n) ? n : v;
+  }
+  if (f.type === 'date') {
+    const iso = parseTime(v, dateFormat);
+    return iso ? iso.slice(0, 10) : v;
+  }
+  return typeof v === 'string' ? v : typeof v === 'object' ? v : String(v);
+}
+
+export class RecordMapper {
+  private seq = 0;
+  constructor(readonly mapping: ImportMapping, readonly task: TaskDefinition) {
+    const missing = Object.keys(mapping.input.fields).filter((k) => !task.features.some((f) => f.name === k));
+    if (missing.length) throw new Error(`mapping names fields the task ${task.name} does not read: ${missing.join(', ')}`);
+    if (!/^erp\.[a-z0-9][a-z0-9._-]*$/.test(mapping.source)) throw new Error(`mapping source ${mapping.source} must look like erp.<system>`);
+  }
+
+  private time(spec: TimeSpec, r: Record<string, unknown>, index: number): string | undefined {
+    if ('sequence' in spec) return new Date(Date.parse(spec.sequence.start) + index * spec.sequence.stepSeconds * 1000).toISOString();
+    return parseTime(r[spec.column], spec.format);
+  }
+
+  private dateFormat(): 'iso' | 'mdy' | 'dmy' {
+    const t = this.mapping.input.occurredAt;
+    return 'column' in t ? t.format ?? 'iso' : 'iso';
+  }
+
+  /** One export row → its events, or a refusal naming what is wrong. */
+  map(r: Record<string, unknown>, rowNumber: number): { events: ErpEvent[] } | RowRefusal {
+    const index = this.seq++;
+    const m = this.mapping;
+    const key = r[m.key];
+    if (isBlank(key)) return { row: rowNumber, reason: `key column "${m.key}" is empty`, record: r };
+    const version = m.version ? Number(r[m.version]) : 1;
+    if (!Number.isInteger(version) || version < 0) return { row: rowNumber, reason: `version column "${m.version}" is not a whole number`, record: r };
+    let kinds: ('input' | 'outcome')[] = ['input', 'outcome'];
+    if (m.rowKind) {
+      const k = String(r[m.rowKind.column] ?? '').trim();
+      if (m.rowKind.input.includes(k)) kinds = ['input'];
+      else if (m.rowKind.outcome.includes(k)) kinds = ['outcome'];
+      else return { row: rowNumber, reason: `row kind "${k}" in column "${m.rowKind.column}" is neither ${[...m.rowKind.input, ...m.rowKind.outcome].join(' nor ')}`, record: r };
+    }
+    const events: ErpEvent[] = [];
+    const entityId = String(key).trim();
+    if (kinds.includes('input')) {
+      const occurredAt = this.time(m.input.occurredAt, r, index);
+      if (!occurredAt) return { row: rowNumber, reason: `input time ${JSON.stringify(m.input.occurredAt)} is missing or not a date`, record: r };
+      const data: Record<string, unknown> = {};
+      for (const [field, column] of Object.entries(m.input.fields)) {
+        data[field] = coerce(this.task.features.find((f) => f.name === field), r[column], this.dateFormat());
+      }
+      events.push({ source: m.source, 'detail-type': m.input.detailType ?? this.task.input.detailType, detail: { entityId, version, occurredAt, data } });
+    }
+    if (kinds.includes('outcome')) {
+      const occurredAt = this.time(m.outcome.occurredAt, r, index);
+      const raw = r[m.outcome.label];
+      // an outcome not yet known (no settlement date, no label) is not an error: it has not happened
+      if (occurredAt && !isBlank(raw)) {
+        const label = m.outcome.labelMap?.[String(raw).trim()] ?? String(raw).trim();
+        // tasks whose outcome kinds each mean one label (Invoice.Approved / Invoice.Rejected) pick the kind by label
+        const outcome =
+          this.task.outcomes.find((o) => (m.outcome.detailType ? o.detailType === m.outcome.detailType : o.label === label)) ??
+          this.task.outcomes.find((o) => o.labelField) ??
+          this.task.outcomes[0];
+        if (outcome.label && outcome.label !== label) {
+          return { row: rowNumber, reason: `outcome "${label}" matches no outcome event kind of task ${this.task.name}`, record: r };
+        }
+        const field = outcome.labelField ?? 'label';
+        events.push({ source: m.source, 'detail-type': outcome.detailType, detail: { entityId, version, occurredAt, data: { [field]: label } } });
+      } else if (kinds.length === 1) {
+        return { row: rowNumber, reason: `outcome row without ${occurredAt ? `a value in "${m.outcome.label}"` : 'a valid outcome time'}`, record: r };
+      }
+    }
+    return { events };
+  }
+}
+
+/** Parses JSONL text; a line that is not a JSON object is refused with its line number. */
+export function parseJsonl(text: string): { rows: { row: number; record: Record<string, unknown> }[]; refused: RowRefusal[] } {
+  const rows: { row: number; record: Record<string, unknown> }[] = [];
+  const refused: RowRefusal[] = [];
+  text.split(/\r?\n/).forEach((line, i) => {
+    if (!line.trim()) return;
+    try {
+      const v = JSON.parse(line);
+      if (v && typeof v === 'object' && !Array.isArray(v)) rows.push({ row: i + 1, record: v });
+      else refused.push({ row: i + 1, reason: 'line is not a JSON object', record: { line } });
+    } catch (err) {
+      refused.push({ row: i + 1, reason: `line is not valid JSON: ${(err as Error).message}`, record: { line } });
+    }
+  });
+  return { rows, refused };
+}

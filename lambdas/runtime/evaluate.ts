@@ -1,0 +1,101 @@
+/**
+ * Evaluation on the serving runtime (onnxruntime-node): quality of every model on the test split,
+ * student–teacher agreement, parity with PyTorch on probe rows, size, and single-instance latency
+ * measured side by side (interleaved) so the models share the same machine noise.
+ */
+import { performance } from 'node:perf_hooks';
+import { argmaxRows, classificationMetrics, quantile, type ClassificationMetrics } from '../core/metrics.js';
+import { sliceBatch, type Batch } from '../core/batch.js';
+import { OnnxModel } from './onnx-model.js';
+
+export interface Probes {
+  rows: number;
+  inputs: { dense: number[][]; ids: number[][]; weights: number[][] };
+  outputs: Record<string, { probabilities: number[][] }>;
+}
+
+export interface ModelEvaluation extends ClassificationMetrics {
+  bytes: number;
+  latencyMs: { p50: number; p99: number; runs: number };
+  parityMaxAbsDiff: number;
+}
+
+export interface Evaluation {
+  models: Record<string, ModelEvaluation>;
+  /** Share of test rows where each model's label equals the teacher's. */
+  agreementWithTeacher: Record<string, number>;
+  testRows: number;
+}
+
+export function probesToBatch(p: Probes): Batch {
+  const n = p.inputs.ids.length;
+  return {
+    n,
+    denseDim: p.inputs.dense[0]?.length ?? 0,
+    tokens: p.inputs.ids[0]?.length ?? 0,
+    dense: Float32Array.from(p.inputs.dense.flat()),
+    ids: Int32Array.from(p.inputs.ids.flat()),
+    weights: Float32Array.from(p.inputs.weights.flat()),
+  };
+}
+
+/** Largest absolute difference between onnxruntime-node's and PyTorch's probabilities on the probe rows. */
+export async function parity(model: OnnxModel, probes: Probes, file: string): Promise<number> {
+  const expected = probes.outputs[file]?.probabilities;
+  if (!expected) throw new Error(`probes hold no PyTorch outputs for ${file}`);
+  const got = await model.predict(probesToBatch(probes));
+  const flat = expected.flat();
+  if (flat.length !== got.probabilities.length) return Infinity;
+  let worst = 0;
+  for (let i = 0; i < flat.length; i++) worst = Math.max(worst, Math.abs(flat[i] - got.probabilities[i]));
+  return worst;
+}
+
+export async function evaluateModels(opts: {
+  /** Model name → ONNX bytes; probes are looked up as `<name>.onnx`. */
+  files: Record<string, Uint8Array>;
+  teacher: string;
+  test: Batch;
+  y: ArrayLike<number>;
+  probes: Probes;
+  latencyRuns?: number;
+}): Promise<Evaluation> {
+  const names = Object.keys(opts.files);
+  const loaded: Record<string, OnnxModel> = {};
+  for (const name of names) loaded[name] = await OnnxModel.load(opts.files[name]);
+  const models: Record<string, ModelEvaluation> = {};
+  const preds: Record<string, Int32Array> = {};
+  for (const name of names) {
+    const { probabilities, classes } = await loaded[name].predictAll(opts.test);
+    preds[name] = argmaxRows(probabilities, classes);
+    models[name] = {
+      ...classificationMetrics(probabilities, opts.y, classes),
+      bytes: loaded[name].bytes,
+      latencyMs: { p50: NaN, p99: NaN, runs: 0 },
+      parityMaxAbsDiff: await parity(loaded[name], opts.probes, `${name}.onnx`),
+    };
+  }
+  const runs = opts.latencyRuns ?? 300;
+  const times: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (let r = -20; r < runs; r++) {
+    const i = ((r % opts.test.n) + opts.test.n) % opts.test.n;
+    const one = sliceBatch(opts.test, i, i + 1);
+    for (const name of names) {
+      const t0 = performance.now();
+      await loaded[name].predict(one);
+      if (r >= 0) times[name].push(performance.now() - t0);
+    }
+  }
+  for (const name of names) {
+    const sorted = times[name].sort((a, b) => a - b);
+    models[name].latencyMs = { p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), runs: sorted.length };
+    await loaded[name].release();
+  }
+  const agreementWithTeacher: Record<string, number> = {};
+  for (const name of names) {
+    let same = 0;
+    for (let i = 0; i < opts.test.n; i++) if (preds[name][i] === preds[opts.teacher][i]) same++;
+    agreementWithTeacher[name] = opts.test.n ? same / opts.test.n : 0;
+  }
+  return { models, agreementWithTeacher, testRows: opts.test.n };
+}
