@@ -54,7 +54,7 @@ export async function importFile(
   }
   if (opts.limit !== undefined) rows = rows.slice(0, opts.limit);
   const unparsed = refused.length;
-  const mapper = new RecordMapper(mapping, task);
+  const mapper = new RecordMapper(mapping, task, rows.length);
   let report = emptyReport();
   let events = 0;
   let batch: ErpEvent[] = [];

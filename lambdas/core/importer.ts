@@ -8,8 +8,12 @@ import type { FeatureSpec, TaskDefinition } from './task.js';
 
 export type TimeSpec =
   | { column: string; format?: 'iso' | 'mdy' | 'dmy' }
-  /** Exports without a time column: row order is time, `start` plus `stepSeconds` per row. */
-  | { sequence: { start: string; stepSeconds: number } };
+  /**
+   * Exports without a time column: rows arrive `stepSeconds` apart from `start`, in file order, or in a
+   * seeded random order when the file is sorted by something else (a file sorted by label would put
+   * whole classes into the newest split).
+   */
+  | { sequence: { start: string; stepSeconds: number; order?: 'file' | 'shuffled'; seed?: number } };
 
 export interface ImportMapping {
   task: string;
@@ -72,16 +76,39 @@ function coerce(f: FeatureSpec | undefined, v: unknown, dateFormat: 'iso' | 'mdy
   return typeof v === 'string' ? v : typeof v === 'object' ? v : String(v);
 }
 
+function shuffledPositions(n: number, seed: number): Int32Array {
+  let a = seed >>> 0;
+  const rnd = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const p = Int32Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [p[i], p[j]] = [p[j], p[i]];
+  }
+  return p;
+}
+
 export class RecordMapper {
   private seq = 0;
-  constructor(readonly mapping: ImportMapping, readonly task: TaskDefinition) {
+  private positions?: Int32Array;
+  /** `rows`: how many rows the export holds, needed for a shuffled sequence. */
+  constructor(readonly mapping: ImportMapping, readonly task: TaskDefinition, rows = 0) {
+    const seqs = [mapping.input.occurredAt, mapping.outcome.occurredAt].filter((t) => 'sequence' in t && t.sequence.order === 'shuffled');
+    if (seqs.length) this.positions = shuffledPositions(rows, ('sequence' in seqs[0] && seqs[0].sequence.seed) || 1);
     const missing = Object.keys(mapping.input.fields).filter((k) => !task.features.some((f) => f.name === k));
     if (missing.length) throw new Error(`mapping names fields the task ${task.name} does not read: ${missing.join(', ')}`);
     if (!/^erp\.[a-z0-9][a-z0-9._-]*$/.test(mapping.source)) throw new Error(`mapping source ${mapping.source} must look like erp.<system>`);
   }
 
   private time(spec: TimeSpec, r: Record<string, unknown>, index: number): string | undefined {
-    if ('sequence' in spec) return new Date(Date.parse(spec.sequence.start) + index * spec.sequence.stepSeconds * 1000).toISOString();
+    if ('sequence' in spec) {
+      const at = spec.sequence.order === 'shuffled' && this.positions ? this.positions[index] ?? index : index;
+      return new Date(Date.parse(spec.sequence.start) + at * spec.sequence.stepSeconds * 1000).toISOString();
+    }
     return parseTime(r[spec.column], spec.format);
   }
 
