@@ -45,10 +45,11 @@ export function program(): Command {
     .requiredOption('--mapping <file>', 'JSON mapping: task, source, key column, input fields and time, outcome column and time (see mappings/)')
     .addOption(new Option('--format <format>', 'file format (default: from the extension)').choices(['csv', 'jsonl']))
     .option('--limit <rows>', 'import only the first N rows', int('--limit'))
-    .action(async (file: string, o: { mapping: string; format?: 'csv' | 'jsonl'; limit?: number }, cmd: Command) =>
+    .option('--sample <rows>', 'import N rows spread evenly over the file (a quick slice of a sorted export)', int('--sample'))
+    .action(async (file: string, o: { mapping: string; format?: 'csv' | 'jsonl'; limit?: number; sample?: number }, cmd: Command) =>
       withWorkspace(cmd, async (ws) => {
         const progress = new Progress();
-        const s = await importFile(ws, file, loadMapping(o.mapping), { format: o.format, limit: o.limit, onProgress: (d, t) => progress.update(`import ${d}/${t} rows`) });
+        const s = await importFile(ws, file, loadMapping(o.mapping), { format: o.format, limit: o.limit, sample: o.sample, onProgress: (d, t) => progress.update(`import ${d}/${t} rows`) });
         progress.done();
         console.log(formatImport(s));
       }),
@@ -114,7 +115,7 @@ export function program(): Command {
 
   p.command('demo')
     .description('The whole loop on a generated invoice-approval stream, ending with a local HTTP endpoint')
-    .option('--invoices <n>', 'invoices to generate', int('--invoices'), 4000)
+    .option('--invoices <n>', 'invoices to generate', int('--invoices'), 6000)
     .option('--port <port>', 'port of the local endpoint (0 picks a free one)', int('--port'), 8080)
     .option('--exit', 'stop after the summary instead of serving until Ctrl-C (the default when not on a terminal)')
     .action(async (o: { invoices: number; port: number; exit?: boolean }, cmd: Command) => {
@@ -136,10 +137,10 @@ export function program(): Command {
     .description('Run a public data set end to end through the CLI path: import, train, status')
     .argument('<dataset>', 'banking77 or accounts-receivable')
     .option('--data-dir <dir>', 'folder holding the data sets (default: ../shared/data beside the repo)')
-    .option('--limit <rows...>', 'import only the first N rows of each file (one number per file)')
-    .action(async (dataset: string, o: { dataDir?: string; limit?: string[] }, cmd: Command) =>
+    .option('--sample <rows...>', 'import N rows spread evenly over each file (one number per file): a quick slice')
+    .action(async (dataset: string, o: { dataDir?: string; sample?: string[] }, cmd: Command) =>
       withWorkspace(cmd, async (ws) => {
-        await runReal(ws, dataset, { dataDir: o.dataDir, limits: o.limit?.map((x) => int('--limit')(x)) });
+        await runReal(ws, dataset, { dataDir: o.dataDir, samples: o.sample?.map((x) => int('--sample')(x)) });
       }),
     );
 

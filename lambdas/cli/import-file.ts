@@ -33,10 +33,11 @@ export async function importFile(
   ws: Workspace,
   file: string,
   mapping: ImportMapping,
-  opts: { format?: 'csv' | 'jsonl'; limit?: number; onProgress?: (done: number, total: number) => void } = {},
+  opts: { format?: 'csv' | 'jsonl'; limit?: number; sample?: number; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<ImportSummary> {
   const task = taskByName(mapping.task, ws.tasks);
   if (!task) throw new Error(`mapping names task "${mapping.task}", which is not one of ${ws.tasks.map((t) => t.name).join(', ')}`);
+  new RecordMapper(mapping, task); // fails fast on a mapping the task cannot use, before reading the file
   const text = readFileSync(file, 'utf8');
   const format = opts.format ?? (/\.jsonl?$/i.test(file) ? 'jsonl' : 'csv');
   let rows: { row: number; record: Record<string, unknown> }[];
@@ -53,6 +54,11 @@ export async function importFile(
     rows = csvRows.map((record, i) => ({ row: i + 2, record }));
   }
   if (opts.limit !== undefined) rows = rows.slice(0, opts.limit);
+  if (opts.sample !== undefined && opts.sample < rows.length) {
+    // every k-th row: a slice that still spans the whole file, even when the file is sorted by label
+    const step = rows.length / opts.sample;
+    rows = Array.from({ length: opts.sample }, (_, i) => rows[Math.floor(i * step)]);
+  }
   const unparsed = refused.length;
   const mapper = new RecordMapper(mapping, task, rows.length);
   let report = emptyReport();

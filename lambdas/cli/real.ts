@@ -20,7 +20,7 @@ const DATASETS: Record<string, { files: [string, string, number | undefined][]; 
   'accounts-receivable': { task: 'invoice-dispute', files: [['accounts-receivable/accounts-receivable.csv', 'accounts-receivable.json', undefined]] },
 };
 
-export async function runReal(ws: Workspace, name: string, opts: { dataDir?: string; limits?: number[]; quiet?: boolean }) {
+export async function runReal(ws: Workspace, name: string, opts: { dataDir?: string; samples?: number[]; quiet?: boolean }) {
   const ds = DATASETS[name];
   if (!ds) throw new Error(`unknown data set "${name}"; known: ${Object.keys(DATASETS).join(', ')}`);
   const dataDir = opts.dataDir ?? DEFAULT_DATA_DIR;
@@ -29,9 +29,9 @@ export async function runReal(ws: Workspace, name: string, opts: { dataDir?: str
     const path = join(dataDir, file);
     if (!existsSync(path)) throw new Error(`${path} is missing; pass --data-dir to the folder holding ${file}`);
     const mappingPath = join(REPO_ROOT, 'mappings', mapping);
-    say(`$ distillery import ${path} --mapping mappings/${mapping}${opts.limits?.[i] ? ` --limit ${opts.limits[i]}` : ''}`);
+    say(`$ distillery import ${path} --mapping mappings/${mapping}${opts.samples?.[i] ? ` --sample ${opts.samples[i]}` : ''}`);
     const progress = new Progress(process.stderr, opts.quiet);
-    const summary = await importFile(ws, path, loadMapping(mappingPath), { limit: opts.limits?.[i], onProgress: (d, t) => progress.update(`  import ${d}/${t} rows`) });
+    const summary = await importFile(ws, path, loadMapping(mappingPath), { sample: opts.samples?.[i], onProgress: (d, t) => progress.update(`  import ${d}/${t} rows`) });
     progress.done();
     say(formatImport(summary));
   }

@@ -21,7 +21,14 @@ export async function serve(ws: Workspace, opts: { port: number; host?: string }
       loaded.push(`${t.name} v${m.manifest.version}`);
     }
   }
-  const server = await startLocalServer(handler as never, { port: opts.port, host: opts.host });
+  let server: Server;
+  try {
+    server = await startLocalServer(handler as never, { port: opts.port, host: opts.host });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    console.error(`port ${opts.port} is taken; serving on a free port instead`);
+    server = await startLocalServer(handler as never, { port: 0, host: opts.host });
+  }
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
   return { server, loaded, url: `http://${opts.host ?? '127.0.0.1'}:${port}` };

@@ -70,15 +70,19 @@ export function generateInvoiceApprovalStream(opts: { invoices: number; seed?: n
     const invoiceDate = new Date(postedAt - Math.floor(rnd() * 10) * 86_400_000);
     const dueDate = new Date(invoiceDate.getTime() + pick([14, 30, 30, 45, 60]) * 86_400_000);
 
-    // the approval policy the model has to discover, with noise
-    let logit = -2.4 + v.risk * 4;
-    if (!hasPo && amount > 5000) logit += 2.6;
-    if (!hasPo && amount <= 5000) logit += 0.5;
-    if (category !== v.category) logit += 1.8;
-    if (currency !== v.currency) logit += 2.0;
-    if (amount > v.typicalAmount * 1.8) logit += 1.2;
-    if (costCenter === 'CC-500' && category.gl === '6600') logit += 1.0;
-    const rejected = rnd() < 1 / (1 + Math.exp(-logit));
+    // the approval policy the model has to discover: vendor record, purchase order, amount, account,
+    // wording and payment terms, with 4 % of decisions flipped at random (approvers are people)
+    const dueInDays = Math.round((dueDate.getTime() - invoiceDate.getTime()) / 86_400_000);
+    let logit = -3 + v.risk * 5;
+    if (!hasPo) logit += 1.0;
+    if (!hasPo && amount > 5000) logit += 2.5;
+    if (amount > 20000) logit += 1.0;
+    if (category.gl === '6600' || category.gl === '6400') logit += 1.0;
+    if (/retainer|advisory|booth/.test(description)) logit += 1.5;
+    if (dueInDays <= 14) logit += 1.0;
+    if (currency !== v.currency) logit += 1.5;
+    let rejected = rnd() < 1 / (1 + Math.exp(-logit));
+    if (rnd() < 0.04) rejected = !rejected;
     const entityId = `INV-${String(100000 + i)}`;
     const posted: ErpEvent = {
       id: `evt-${i}-p`,
