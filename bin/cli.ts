@@ -1,5 +1,6 @@
 /** The `distillery` CLI: each command wires the embedded ports to the core; `--help` on every command. */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { Workspace } from '../lambdas/embedded/workspace.js';
 import { builtInTasks } from '../lambdas/tasks/index.js';
@@ -145,11 +146,15 @@ export function program(): Command {
     );
 
   p.command('schemas')
-    .description('Print the JSON Schema of every ERP event kind the tasks read')
-    .action(() => {
+    .description('Print the JSON Schema of every ERP event kind the tasks read, or write one file per kind')
+    .option('--out <dir>', 'write <detail-type>.json files into this folder (the repo keeps them in schemas/)')
+    .action((o: { out?: string }) => {
       const all: Record<string, object> = {};
       for (const t of builtInTasks) Object.assign(all, schemasOfTask(t));
-      console.log(JSON.stringify(all, null, 2));
+      if (!o.out) return console.log(JSON.stringify(all, null, 2));
+      mkdirSync(o.out, { recursive: true });
+      for (const [kind, schema] of Object.entries(all)) writeFileSync(join(o.out, `${kind}.json`), JSON.stringify(schema, null, 2) + '\n');
+      console.log(`wrote ${Object.keys(all).length} schemas to ${o.out}`);
     });
   return p;
 }

@@ -57,6 +57,8 @@ export interface TrainResult {
   table: string;
   /** Per-epoch training curves of each model, as the trainer logged them; `valMetric` is the validation metric. */
   history: [string, Record<string, number>[]][];
+  /** Wall-clock seconds of each phase of the run. */
+  timingsSec: Record<string, number>;
 }
 
 /** The trainer's hyperparameters: every value a string, as SageMaker passes them. */
@@ -237,7 +239,7 @@ export async function trainTask(task: TaskDefinition, deps: TrainDeps, opts: { t
     ['student', norm(tm.student.students?.distilled?.epochs)],
     ['student-baseline', norm(tm.student.students?.baseline?.epochs)],
   ];
-  return { record, verdict, evaluation, manifest, params, distillationGain, table, history };
+  return { record, verdict, evaluation, manifest, params, distillationGain, table, history, timingsSec: timings };
 }
 
 const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(4));
