@@ -46,11 +46,12 @@ export async function runDemo(ws: Workspace, opts: { invoices: number; port: num
   const body = await res.text();
   say(`  POST ${url}/tasks/invoice-approval/predict → ${res.status}\n  ${body}`);
 
-  const s = result.evaluation.models.student, t = result.evaluation.models.teacher;
+  const s = result.evaluation.models[result.served.variant], t = result.evaluation.models.teacher;
+  const sp = result.params[result.served.variant];
   say('\nSummary');
   say(`  teacher: ${result.params.teacher} parameters, ${(t.bytes / 1024).toFixed(0)} KiB, AUC ${t.auc?.toFixed(4)}, accuracy ${t.accuracy.toFixed(4)}, p50 ${t.latencyMs.p50.toFixed(3)} ms`);
-  say(`  student: ${result.params.student} parameters, ${(s.bytes / 1024).toFixed(0)} KiB, AUC ${s.auc?.toFixed(4)}, accuracy ${s.accuracy.toFixed(4)}, p50 ${s.latencyMs.p50.toFixed(3)} ms`);
-  say(`  student is ${(result.params.teacher / result.params.student).toFixed(0)}× smaller in parameters, ${(t.bytes / s.bytes).toFixed(0)}× in bytes, ` +
+  say(`  served student (${result.served.variant === 'student-int8' ? 'pruned + int8' : 'pruned fp32'}): ${sp} parameters, ${(s.bytes / 1024).toFixed(0)} KiB, AUC ${s.auc?.toFixed(4)}, accuracy ${s.accuracy.toFixed(4)}, p50 ${s.latencyMs.p50.toFixed(3)} ms`);
+  say(`  student is ${(result.params.teacher / sp).toFixed(0)}× smaller in parameters, ${(t.bytes / s.bytes).toFixed(0)}× in bytes, ` +
     `${(t.latencyMs.p50 / s.latencyMs.p50).toFixed(1)}× faster at p50; distillation gain ${result.distillationGain >= 0 ? '+' : ''}${result.distillationGain.toFixed(4)} AUC`);
   say(`  model v${result.record.version}: ${result.record.status}`);
   const ok = res.status === 200;

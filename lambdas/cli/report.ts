@@ -5,7 +5,7 @@
 import type { TrainResult } from '../core/train-run.js';
 import type { BlobStore } from '../ports/index.js';
 
-const COLORS: Record<string, string> = { teacher: '#5b6abf', student: '#2a9d8f', 'student-baseline': '#e76f51' };
+const COLORS: Record<string, string> = { teacher: '#5b6abf', student: '#2a9d8f', 'student-pruned': '#8ab17d', 'student-int8': '#e9c46a', 'student-baseline': '#e76f51' };
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string);
 
 function bars(title: string, values: [string, number][], fmt: (x: number) => string): string {
@@ -44,7 +44,7 @@ function curves(title: string, series: [string, Epoch[]][], key: string): string
 export function renderReport(r: TrainResult): string {
   const e = r.evaluation.models;
   const metric = r.record.metrics.metric as string;
-  const names = ['teacher', 'student', 'student-baseline'];
+  const names = ['teacher', 'student', 'student-pruned', 'student-int8', 'student-baseline'].filter((n) => e[n]);
   const get = (m: string) => (metric === 'auc' ? e[m].auc ?? NaN : metric === 'f1' ? e[m].f1 ?? NaN : e[m].accuracy);
   const hist = r.history as [string, Epoch[]][];
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(r.record.task)} v${r.record.version} — distillation report</title>
@@ -52,6 +52,7 @@ export function renderReport(r: TrainResult): string {
 pre{background:#f6f6f6;padding:1em;overflow:auto}.pass{color:#2a9d8f}.fail{color:#c0392b}</style></head><body>
 <h1>${esc(r.record.task)} v${r.record.version}</h1>
 <p>Snapshot ${esc(r.manifest.snapshotId)} · train ${r.manifest.counts.train} · validation ${r.manifest.counts.validation} · test ${r.manifest.counts.test} rows (newest data).
+Serving <b>${esc(r.served.variant === 'student-int8' ? 'the int8 student' : 'the pruned fp32 student')}</b>: ${esc(r.served.reason)}.
 Gate: <b class="${r.verdict.passed ? 'pass' : 'fail'}">${r.verdict.passed ? 'passed' : 'failed'}</b> → ${esc(r.record.status)}.</p>
 <ul>${r.verdict.reasons.map((x) => `<li>${esc(x)}</li>`).join('')}</ul>
 ${bars(`Test ${metric} (onnxruntime-node)`, names.map((n) => [n, get(n)]), (v) => v.toFixed(4))}

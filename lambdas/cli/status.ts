@@ -16,7 +16,11 @@ export interface StatusReport {
       status: ModelRecord['status'];
       metric: string;
       teacher: number | null;
+      /** The served student (pruned, int8 or fp32). */
       student: number | null;
+      /** The distilled student before pruning and quantisation. */
+      distilled: number | null;
+      served: 'int8' | 'fp32';
       baseline: number | null;
       distillationGain: number | null;
       params: { teacher: number; student: number } | null;
@@ -41,11 +45,14 @@ export async function collectStatus(ws: Workspace): Promise<StatusReport> {
       data: await ws.store.counts(t.name),
       production: models.find((m) => m.status === 'production')?.version ?? null,
       models: models.map((m) => {
-        const x = m.metrics as { teacher?: M; student?: M; baseline?: M; distillationGain?: number; params?: { teacher: number; student: number } };
+        const x = m.metrics as { teacher?: M; student?: M; served?: M; servedVariant?: string; baseline?: M; distillationGain?: number; params?: Record<string, number> };
+        const served = x.servedVariant ?? 'student';
         return {
           version: m.version, status: m.status, metric: t.gate.metric,
-          teacher: pick(x.teacher), student: pick(x.student), baseline: pick(x.baseline),
-          distillationGain: x.distillationGain ?? null, params: x.params ?? null,
+          teacher: pick(x.teacher), student: pick(x.served ?? x.student), distilled: pick(x.student), baseline: pick(x.baseline),
+          served: served === 'student-int8' ? 'int8' : 'fp32',
+          distillationGain: x.distillationGain ?? null,
+          params: x.params ? { teacher: x.params.teacher, student: x.params[served] ?? x.params.student } : null,
           gate: m.gate, createdAt: m.createdAt, lineage: m.lineage,
         };
       }),
@@ -64,7 +71,7 @@ export function formatStatus(s: StatusReport): string {
     if (!t.models.length) out.push('  models: none yet');
     for (const m of t.models) {
       out.push(
-        `  v${m.version} ${m.status.padEnd(10)} ${m.metric}: teacher ${f4(m.teacher)} · student ${f4(m.student)} · hard-label student ${f4(m.baseline)}` +
+        `  v${m.version} ${m.status.padEnd(10)} ${m.metric}: teacher ${f4(m.teacher)} · served ${m.served} student ${f4(m.student)} · distilled ${f4(m.distilled)} · hard-label ${f4(m.baseline)}` +
           ` · gain ${m.distillationGain === null ? '–' : (m.distillationGain >= 0 ? '+' : '') + m.distillationGain.toFixed(4)}` +
           (m.params ? ` · params ${m.params.teacher} → ${m.params.student}` : '') + ` · ${m.createdAt}`,
       );

@@ -44,6 +44,7 @@ export function formatTrain(r: TrainResult, reportPath: string): string {
     `${r.record.task} v${r.record.version} — test split: ${r.manifest.counts.test} rows from ${r.manifest.timeRanges.test.from} to ${r.manifest.timeRanges.test.to}`,
     r.table,
     '',
+    `compression: ${r.served.reason}`,
     `gate: ${r.verdict.passed ? 'PASSED' : 'FAILED'} → ${r.record.status}`,
     ...r.verdict.reasons.map((x) => `  - ${x}`),
     `report: ${reportPath}`,

@@ -52,6 +52,23 @@ export interface GateSpec {
   readonly maxP99LatencyMs: number;
 }
 
+export interface CompressionSpec {
+  /** Share of the student's hidden units and embedding dimensions removed by structured pruning. */
+  readonly pruneRatio: number;
+  /** Epochs of distillation fine-tuning after pruning. */
+  readonly fineTuneEpochs: number;
+  /** `int8-weights`: int8 weights, float activations; `int8-static`: activations too, calibrated on training rows. */
+  readonly quantization: 'int8-weights' | 'int8-static' | 'none';
+  /** Training rows used to calibrate activation ranges. */
+  readonly calibrationRows: number;
+  /** Largest drop in the gate metric int8 may cost against the pruned fp32 student and still be served. */
+  readonly maxQuantizationDrop: number;
+  /** int8 may be this much slower at p50 than fp32 and still count as "no slower" (timing noise). */
+  readonly latencyTolerance: number;
+  /** A drop this large means the quantisation is broken: the candidate is refused. */
+  readonly collapseDrop: number;
+}
+
 export interface TaskDefinition {
   readonly name: string;
   readonly description: string;
@@ -72,6 +89,7 @@ export interface TaskDefinition {
   readonly teacher: ModelSpec;
   readonly student: ModelSpec;
   readonly distillation: { readonly temperature: number; readonly alpha: number };
+  readonly compression: CompressionSpec;
   readonly split: { readonly validation: number; readonly test: number };
   readonly trainer: { readonly batchSize: number; readonly seed: number; readonly instanceType: string };
   readonly gate: GateSpec;
@@ -91,6 +109,9 @@ export function validateTask(task: TaskDefinition): void {
   const { alpha, temperature } = task.distillation;
   if (!(alpha >= 0 && alpha <= 1)) problems.push('distillation.alpha must be in [0, 1]');
   if (!(temperature >= 1)) problems.push('distillation.temperature must be ≥ 1');
+  const c = task.compression;
+  if (!(c.pruneRatio >= 0 && c.pruneRatio < 1)) problems.push('compression.pruneRatio must be in [0, 1)');
+  if (!(c.maxQuantizationDrop >= 0 && c.collapseDrop > c.maxQuantizationDrop)) problems.push('compression.collapseDrop must exceed maxQuantizationDrop ≥ 0');
   const { validation, test } = task.split;
   if (!(validation > 0 && test > 0 && validation + test < 0.9)) problems.push('split fractions must be > 0 and sum < 0.9');
   for (const f of task.features) {

@@ -5,7 +5,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { batchFromNpy, type Batch } from './batch.js';
-import { gate, type GateVerdict } from './gate.js';
+import { chooseServed, gate, type GateVerdict, type ServedChoice } from './gate.js';
+import { onnxInfo, pruningLeftovers } from './onnx-info.js';
+import { metricOf, summaryTable } from './summary.js';
 import { writeSnapshot, type SnapshotManifest } from './snapshot.js';
 import { paramsOf, type TaskDefinition } from './task.js';
 import type { BlobStore, Clock, EventPublisher, Lake, ModelRecord, ModelRegistry, TrainerLauncher, TrainingProgress } from '../ports/index.js';
@@ -23,7 +25,21 @@ export interface ModelEvaluationLike {
 export interface EvaluationLike {
   models: Record<string, ModelEvaluationLike>;
   agreementWithTeacher: Record<string, number>;
+  /** agreement[a][b]: share of test rows where models a and b predict the same label. */
+  agreement?: Record<string, Record<string, number>>;
   testRows: number;
+}
+
+type Epochs = Record<string, number>[] | undefined;
+interface StudentMetrics {
+  params?: number;
+  epochs?: Epochs;
+  prune?: unknown;
+}
+/** What the trainer's metrics.json files hold that the run reads. */
+export interface TrainerMetrics {
+  teacher: { params?: number; epochs?: Epochs };
+  student: { students?: { distilled?: StudentMetrics; baseline?: StudentMetrics; pruned?: StudentMetrics; int8?: Record<string, unknown> } };
 }
 
 export type Evaluator = (input: {
@@ -52,8 +68,11 @@ export interface TrainResult {
   verdict: GateVerdict;
   evaluation: EvaluationLike;
   manifest: SnapshotManifest;
-  params: { teacher: number; student: number };
+  /** Parameters of each evaluated model, by name. */
+  params: Record<string, number>;
   distillationGain: number;
+  /** Which student the bundle serves (int8 or pruned fp32), and why. */
+  served: ServedChoice;
   table: string;
   /** Per-epoch training curves of each model, as the trainer logged them; `valMetric` is the validation metric. */
   history: [string, Record<string, number>[]][];
@@ -72,6 +91,12 @@ export function hyperparameters(task: TaskDefinition, phase: 'teacher' | 'studen
     student: JSON.stringify(task.student),
     temperature: String(task.distillation.temperature),
     alpha: String(task.distillation.alpha),
+    compression: JSON.stringify({
+      pruneRatio: task.compression.pruneRatio,
+      fineTuneEpochs: task.compression.fineTuneEpochs,
+      quantization: task.compression.quantization,
+      calibrationRows: task.compression.calibrationRows,
+    }),
   };
 }
 
@@ -82,8 +107,7 @@ export function jobName(task: string, phase: string, now: Date, nonce = randomBy
   return `${head}-${phase}-${stamp}-${nonce}`.replace(/-+/g, '-');
 }
 
-export const metricOf = (task: TaskDefinition, m: ModelEvaluationLike): number =>
-  task.gate.metric === 'auc' ? m.auc ?? NaN : task.gate.metric === 'f1' ? m.f1 ?? NaN : m.accuracy;
+export { metricOf };
 
 async function readJson<T>(blobs: BlobStore, key: string): Promise<T> {
   return JSON.parse((await blobs.get(key)).toString('utf8')) as T;
@@ -129,49 +153,74 @@ export async function trainTask(task: TaskDefinition, deps: TrainDeps, opts: { t
   // bundle (DESIGN 4.6)
   const version = await deps.registry.nextVersion(task.name);
   const bundleKey = `models/${task.name}/${version}`;
+  const fromRun = (k: string) => deps.blobs.get(`${runKey}/${k}`);
   const files: Record<string, Uint8Array> = {
-    teacher: await deps.blobs.get(`${runKey}/teacher/teacher.onnx`),
-    student: await deps.blobs.get(`${runKey}/student/student.onnx`),
-    'student-baseline': await deps.blobs.get(`${runKey}/student/student-baseline.onnx`),
+    teacher: await fromRun('teacher/teacher.onnx'),
+    student: await fromRun('student/student.onnx'),
+    'student-pruned': await fromRun('student/student-pruned.onnx'),
+    'student-baseline': await fromRun('student/student-baseline.onnx'),
   };
+  if (await deps.blobs.exists(`${runKey}/student/student-int8.onnx`)) files['student-int8'] = await fromRun('student/student-int8.onnx');
   const teacherProbes = await readJson<Parameters<Evaluator>[0]['probes']>(deps.blobs, `${runKey}/teacher/probes.json`);
   const studentProbes = await readJson<Parameters<Evaluator>[0]['probes']>(deps.blobs, `${runKey}/student/probes.json`);
   const probes = { ...studentProbes, outputs: { ...teacherProbes.outputs, ...studentProbes.outputs } };
   const trainerMetrics = {
-    teacher: await readJson<Record<string, unknown>>(deps.blobs, `${runKey}/teacher/metrics.json`),
-    student: await readJson<Record<string, unknown>>(deps.blobs, `${runKey}/student/metrics.json`),
+    teacher: await readJson<TrainerMetrics['teacher']>(deps.blobs, `${runKey}/teacher/metrics.json`),
+    student: await readJson<TrainerMetrics['student']>(deps.blobs, `${runKey}/student/metrics.json`),
   };
 
   const split = async (name: string) => deps.blobs.get(`${datasetKey}/test/${name}.npy`);
   const { batch: test, y } = batchFromNpy({ dense: await split('dense'), ids: await split('ids'), weights: await split('weights'), y: await split('y') });
-  log(`evaluating teacher, student and undistilled student on ${test.n} test rows with onnxruntime-node`);
+  log(`evaluating ${Object.keys(files).join(', ')} on ${test.n} test rows with onnxruntime-node`);
   const evaluation = await timed('evaluate', () => deps.evaluate({ files, teacher: 'teacher', test, y, probes }));
 
   const C = manifest.labels.length, D = manifest.featurizer.denseDim;
   // the trainer counts its own parameters; the formula is the fallback for a trainer that does not
-  const counted = trainerMetrics as { teacher: { params?: number }; student: { students?: { distilled?: { params?: number } } } };
-  const params = {
-    teacher: counted.teacher.params ?? paramsOf(task.teacher, C, D),
-    student: counted.student.students?.distilled?.params ?? paramsOf(task.student, C, D),
+  const st = trainerMetrics.student.students;
+  const distilledParams = st?.distilled?.params ?? paramsOf(task.student, C, D);
+  const params: Record<string, number> = {
+    teacher: trainerMetrics.teacher.params ?? paramsOf(task.teacher, C, D),
+    student: distilledParams,
+    'student-pruned': st?.pruned?.params ?? distilledParams,
+    'student-int8': st?.pruned?.params ?? distilledParams,
+    'student-baseline': st?.baseline?.params ?? distilledParams,
   };
-  const s = evaluation.models.student, t = evaluation.models.teacher, b = evaluation.models['student-baseline'];
-  const distillationGain = metricOf(task, s) - metricOf(task, b);
+  const em = evaluation.models;
+  const served = chooseServed({
+    compression: task.compression,
+    metricName: task.gate.metric,
+    fp32: { metric: metricOf(task, em['student-pruned']), p50Ms: em['student-pruned'].latencyMs.p50 },
+    int8: em['student-int8'] && { metric: metricOf(task, em['student-int8']), p50Ms: em['student-int8'].latencyMs.p50 },
+    agreement: evaluation.agreement?.['student-int8']?.['student-pruned'],
+  });
+  const s = em[served.variant], t = em.teacher;
+  const distillationGain = metricOf(task, em.student) - metricOf(task, em['student-baseline']);
   const production = await deps.registry.production(task.name);
-  const prodMetric = production ? (production.metrics as { student?: ModelEvaluationLike }).student : undefined;
-  const maxParity = Math.max(...Object.values(evaluation.models).map((m) => m.parityMaxAbsDiff));
+  const prodMetrics = production?.metrics as { served?: ModelEvaluationLike; student?: ModelEvaluationLike } | undefined;
+  const prodServed = prodMetrics?.served ?? prodMetrics?.student;
+  const [worstParityModel, worst] = Object.entries(em).reduce((a, [n, m]) => (m.parityMaxAbsDiff > a[1].parityMaxAbsDiff ? [n, m] : a), ['', { parityMaxAbsDiff: -1 } as ModelEvaluationLike]);
+  const maxParity = worst.parityMaxAbsDiff;
+  const servedInfo = onnxInfo(files[served.variant]);
+  const leftovers = pruningLeftovers(servedInfo);
   const verdict = gate({
     spec: task.gate,
     student: { metric: metricOf(task, s), p99Ms: s.latencyMs.p99 },
     teacher: { metric: metricOf(task, t), p99Ms: t.latencyMs.p99 },
-    agreement: evaluation.agreementWithTeacher.student,
-    parity: { ok: maxParity <= 1e-4, maxAbsDiff: maxParity },
-    production: production && prodMetric ? { version: production.version, metric: metricOf(task, prodMetric) } : undefined,
+    agreement: evaluation.agreementWithTeacher[served.variant],
+    parity: { ok: maxParity <= 1e-4, maxAbsDiff: maxParity, model: worstParityModel },
+    production: production && prodServed ? { version: production.version, metric: metricOf(task, prodServed) } : undefined,
+    extra: [
+      served.collapsed ? { ok: false, text: served.reason } : { ok: true, text: served.reason },
+      leftovers.length ? { ok: false, text: `served graph still holds pruning leftovers: ${leftovers.join(', ')}` } : { ok: true, text: 'served graph has no pruning leftovers' },
+    ],
   });
 
   const sha = (buf: Uint8Array) => createHash('sha256').update(buf).digest('hex');
   const bundleFiles: Record<string, Uint8Array> = {
-    'model.onnx': files.student,
-    'model.fp32.onnx': files.student,
+    'model.onnx': files[served.variant],
+    'model.fp32.onnx': files['student-pruned'],
+    ...(files['student-int8'] ? { 'model.int8.onnx': files['student-int8'] } : {}),
+    'student-distilled.onnx': files.student,
     'student-baseline.onnx': files['student-baseline'],
     'teacher.onnx': files.teacher,
   };
@@ -179,12 +228,18 @@ export async function trainTask(task: TaskDefinition, deps: TrainDeps, opts: { t
     task: task.name,
     version,
     metric: task.gate.metric,
+    servedVariant: served.variant,
     teacher: t,
-    student: s,
-    baseline: b,
+    student: em.student,
+    pruned: em['student-pruned'],
+    int8: em['student-int8'] ?? null,
+    baseline: em['student-baseline'],
+    served: s,
+    agreement: evaluation.agreement,
     agreementWithTeacher: evaluation.agreementWithTeacher,
     distillationGain,
     params,
+    compression: { ...served, pruning: st?.pruned?.prune ?? null, quantization: st?.int8 ?? null },
     testRows: evaluation.testRows,
     timingsSec: timings,
     trainer: trainerMetrics,
@@ -195,10 +250,16 @@ export async function trainTask(task: TaskDefinition, deps: TrainDeps, opts: { t
     version,
     labels: manifest.labels,
     featurizer: manifest.featurizer,
-    inputs: { dense: ['batch', D], ids: ['batch', manifest.featurizer.maxTokens], weights: ['batch', manifest.featurizer.maxTokens] },
+    inputs: { dense: ['batch', D], ids: ['batch', 'tokens'], weights: ['batch', 'tokens'] },
     outputs: { logits: ['batch', C], probabilities: ['batch', C] },
     served: 'model.onnx',
-    files: Object.fromEntries(Object.entries(bundleFiles).map(([n, buf]) => [n, { sha256: sha(buf), bytes: buf.byteLength }])),
+    servedVariant: served.variant === 'student-int8' ? 'int8' : 'fp32',
+    files: Object.fromEntries(
+      Object.entries(bundleFiles).map(([n, buf]) => {
+        const info = onnxInfo(buf);
+        return [n, { sha256: sha(buf), bytes: buf.byteLength, irVersion: info.irVersion, opsets: info.opsets }];
+      }),
+    ),
     snapshot: { id: manifest.snapshotId, key: datasetKey, contentHash: manifest.contentHash },
   };
   for (const [n, buf] of Object.entries(bundleFiles)) await deps.blobs.put(`${bundleKey}/${n}`, Buffer.from(buf));
@@ -212,7 +273,10 @@ export async function trainTask(task: TaskDefinition, deps: TrainDeps, opts: { t
     version,
     status: 'candidate',
     bundleKey,
-    metrics: { metric: task.gate.metric, teacher: t, student: s, baseline: b, agreementWithTeacher: evaluation.agreementWithTeacher, distillationGain, params },
+    metrics: {
+      metric: task.gate.metric, servedVariant: served.variant, served: s, teacher: t, student: em.student, pruned: em['student-pruned'],
+      int8: em['student-int8'] ?? null, baseline: em['student-baseline'], agreementWithTeacher: evaluation.agreementWithTeacher, distillationGain, params,
+    },
     gate: verdict,
     lineage: { snapshotId: manifest.snapshotId, datasetKey, jobs: { teacher: teacherJob, student: studentJob }, codeVersion: deps.codeVersion, replaces: production?.version ?? null },
     createdAt: at,
@@ -229,40 +293,14 @@ export async function trainTask(task: TaskDefinition, deps: TrainDeps, opts: { t
     record.status = 'rejected';
     await deps.publisher.publish([{ source: 'distillery', detailType: 'ModelRejected', detail: { task: task.name, version, reasons: verdict.reasons } }]);
   }
-  const table = summaryTable(task, evaluation, params, distillationGain);
-  type Epochs = Record<string, number>[] | undefined;
-  const tm = trainerMetrics as { teacher: { epochs?: Epochs }; student: { students?: { distilled?: { epochs?: Epochs }; baseline?: { epochs?: Epochs } } } };
+  const table = summaryTable(task, evaluation, params, distillationGain, served.variant);
   const norm = (es: Epochs) =>
     (es ?? []).map((x) => ({ ...x, valMetric: x[Object.keys(x).find((k) => /^val[A-Z]/.test(k)) ?? 'valAccuracy'] }));
   const history: TrainResult['history'] = [
-    ['teacher', norm(tm.teacher.epochs)],
-    ['student', norm(tm.student.students?.distilled?.epochs)],
-    ['student-baseline', norm(tm.student.students?.baseline?.epochs)],
+    ['teacher', norm(trainerMetrics.teacher.epochs)],
+    ['student', norm(st?.distilled?.epochs)],
+    ['student-pruned', norm(st?.pruned?.epochs)],
+    ['student-baseline', norm(st?.baseline?.epochs)],
   ];
-  return { record, verdict, evaluation, manifest, params, distillationGain, table, history, timingsSec: timings };
-}
-
-const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(4));
-
-/** The table every run prints: quality, agreement, size and latency of each model, side by side. */
-export function summaryTable(task: TaskDefinition, e: EvaluationLike, params: { teacher: number; student: number }, gain: number): string {
-  const rows = [['model', 'params', 'bytes', 'accuracy', 'macro-F1', 'F1', 'ROC-AUC', 'agree w/ teacher', 'p50 ms', 'p99 ms']];
-  const name = { teacher: 'teacher', student: 'student (distilled)', 'student-baseline': 'student (hard labels only)' } as Record<string, string>;
-  for (const m of ['teacher', 'student', 'student-baseline']) {
-    const x = e.models[m];
-    rows.push([
-      name[m], String(m === 'teacher' ? params.teacher : params.student), String(x.bytes), pct(x.accuracy), pct(x.macroF1), pct(x.f1), pct(x.auc),
-      pct(e.agreementWithTeacher[m]), x.latencyMs.p50.toFixed(3), x.latencyMs.p99.toFixed(3),
-    ]);
-  }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  const lines = rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
-  lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
-  const s = metricOf(task, e.models.student), t = metricOf(task, e.models.teacher);
-  lines.push(
-    '',
-    `${task.gate.metric}: student ${pct(s)} = ${((s / t) * 100).toFixed(1)} % of teacher ${pct(t)} · distillation gain ${gain >= 0 ? '+' : ''}${gain.toFixed(4)} · ` +
-      `student has 1/${(params.teacher / params.student).toFixed(1)} of the teacher's parameters · ${e.testRows} test rows`,
-  );
-  return lines.join('\n');
+  return { record, verdict, evaluation, manifest, params, distillationGain, table, history, timingsSec: timings, served };
 }

@@ -12,8 +12,8 @@ export class OnnxModel {
   ) {}
 
   /** Single-threaded by default: a Lambda has one or two vCPUs, and single-instance latency is what callers feel. */
-  static async load(model: string | Uint8Array, threads = 1): Promise<OnnxModel> {
-    const opts: ort.InferenceSession.SessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' };
+  static async load(model: string | Uint8Array, threads = 1, optimization: 'basic' | 'all' = 'all'): Promise<OnnxModel> {
+    const opts: ort.InferenceSession.SessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: optimization };
     const session = typeof model === 'string' ? await ort.InferenceSession.create(model, opts) : await ort.InferenceSession.create(model, opts);
     const bytes = typeof model === 'string' ? (await import('node:fs')).statSync(model).size : model.byteLength;
     for (const name of ['dense', 'ids', 'weights']) {

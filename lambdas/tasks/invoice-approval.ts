@@ -36,6 +36,7 @@ export const invoiceApproval: TaskDefinition = {
   },
   student: { members: [{ type: 'deep', buckets: 1 << 11, dim: 8, hidden: [16], dropout: 0.05 }], epochs: 40, lr: 0.005 },
   distillation: { temperature: 2, alpha: 0.7 },
+  compression: { pruneRatio: 0.25, fineTuneEpochs: 6, quantization: 'int8-weights', calibrationRows: 1024, maxQuantizationDrop: 0.01, latencyTolerance: 0.05, collapseDrop: 0.1 },
   split: { validation: 0.1, test: 0.2 },
   trainer: { batchSize: 64, seed: 7, instanceType: 'ml.g5.xlarge' },
   gate: { metric: 'auc', minMetric: 0.7, minShareOfTeacher: 0.95, minAgreement: 0.85, maxRegression: 0.01, maxP99LatencyMs: 50 },

@@ -24,6 +24,7 @@ export const queryRouting: TaskDefinition = {
   },
   student: { members: [{ type: 'deep', buckets: 1 << 15, dim: 40, hidden: [128], dropout: 0.1 }], epochs: 30, lr: 0.004 },
   distillation: { temperature: 3, alpha: 0.8 },
+  compression: { pruneRatio: 0.25, fineTuneEpochs: 4, quantization: 'int8-weights', calibrationRows: 2048, maxQuantizationDrop: 0.01, latencyTolerance: 0.05, collapseDrop: 0.1 },
   split: { validation: 0.1, test: 0.2 },
   trainer: { batchSize: 128, seed: 7, instanceType: 'ml.g5.xlarge' },
   gate: { metric: 'accuracy', minMetric: 0.5, minShareOfTeacher: 0.95, minAgreement: 0.85, maxRegression: 0.01, maxP99LatencyMs: 50 },

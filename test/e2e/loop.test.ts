@@ -54,7 +54,8 @@ describe('the loop on one machine', () => {
     expect(student.bytes * 20).toBeLessThan(teacher.bytes);
     expect(Math.max(teacher.parityMaxAbsDiff, student.parityMaxAbsDiff)).toBeLessThan(1e-4);
     expect(result.evaluation.agreementWithTeacher.student).toBeGreaterThan(0.85);
-    expect(result.table).toContain('student (hard labels only)');
+    expect(result.table).toContain('student, hard labels only');
+    expect(result.table).toContain('student, pruned + int8');
     expect(Number.isFinite(result.distillationGain)).toBe(true);
   });
 

@@ -24,7 +24,7 @@ describeData('real data through the CLI', () => {
     const { stdout } = await cli(home, 'real', 'banking77', '--sample', '4000', '1540');
     expect(stdout).toContain('$ distillery import');
     expect(stdout).toMatch(/imported train\.csv for query-routing: 4000 rows → 8000 events/);
-    expect(stdout).toContain('student (hard labels only)');
+    expect(stdout).toContain('student, hard labels only');
     const status = JSON.parse((await cli(home, 'status', '--json')).stdout) as StatusReport;
     const task = status.tasks.find((t) => t.name === 'query-routing')!;
     expect(task.data).toEqual({ inputs: 5540, outcomes: 5540, labelled: 5540 });

@@ -106,6 +106,53 @@ def parse_model_spec(raw, key: str) -> ModelSpec:
     return spec
 
 
+QUANTIZATION_MODES = ("int8-weights", "int8-static", "none")
+
+
+@dataclass
+class CompressionSpec:
+    """Student-phase compression: structured pruning of deep members, then int8 quantisation."""
+    prune_ratio: float = 0.25      # fraction of hidden units AND embedding dims removed per layer
+    fine_tune_epochs: int = 3      # distillation fine-tune after pruning
+    quantization: str = "int8-weights"
+    calibration_rows: int = 2048   # training rows used for activation ranges (int8-static)
+
+    def to_dict(self):
+        return {"pruneRatio": self.prune_ratio, "fineTuneEpochs": self.fine_tune_epochs,
+                "quantization": self.quantization, "calibrationRows": self.calibration_rows}
+
+
+def parse_compression(raw, key: str = "compression") -> CompressionSpec:
+    c = CompressionSpec()
+    if raw in (None, ""):
+        return c
+    raw = _json_value(raw, key)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"hyperparameter '{key}' must be a JSON object like "
+                          f'{{"pruneRatio": 0.25, "fineTuneEpochs": 3, '
+                          f'"quantization": "int8-weights", "calibrationRows": 2048}}')
+    c.prune_ratio = _number(raw.get("pruneRatio"), f"{key}.pruneRatio", float, c.prune_ratio)
+    c.fine_tune_epochs = _number(raw.get("fineTuneEpochs"), f"{key}.fineTuneEpochs", int,
+                                 c.fine_tune_epochs)
+    c.calibration_rows = _number(raw.get("calibrationRows"), f"{key}.calibrationRows", int,
+                                 c.calibration_rows)
+    q = raw.get("quantization", c.quantization)
+    c.quantization = str(q).strip().lower() if q is not None else c.quantization
+    if not 0.0 <= c.prune_ratio < 1.0:
+        raise ConfigError(f"hyperparameter '{key}.pruneRatio' must be within [0, 1), "
+                          f"got {c.prune_ratio}")
+    if c.fine_tune_epochs < 0:
+        raise ConfigError(f"hyperparameter '{key}.fineTuneEpochs' must be >= 0, "
+                          f"got {c.fine_tune_epochs}")
+    if c.calibration_rows < 1:
+        raise ConfigError(f"hyperparameter '{key}.calibrationRows' must be >= 1, "
+                          f"got {c.calibration_rows}")
+    if c.quantization not in QUANTIZATION_MODES:
+        raise ConfigError(f"hyperparameter '{key}.quantization' must be one of "
+                          f"{QUANTIZATION_MODES}, got {q!r}")
+    return c
+
+
 @dataclass
 class Hyperparameters:
     phase: str = "teacher"
@@ -116,6 +163,7 @@ class Hyperparameters:
     alpha: float = 0.7
     teacher: Optional[ModelSpec] = None
     student: Optional[ModelSpec] = None
+    compression: CompressionSpec = field(default_factory=CompressionSpec)
 
 
 def parse_hyperparameters(raw: dict) -> Hyperparameters:
@@ -142,6 +190,7 @@ def parse_hyperparameters(raw: dict) -> Hyperparameters:
         hp.teacher = parse_model_spec(raw["teacher"], "teacher")
     if raw.get("student") not in (None, ""):
         hp.student = parse_model_spec(raw["student"], "student")
+    hp.compression = parse_compression(raw.get("compression"))
     if hp.phase == "teacher" and hp.teacher is None:
         raise ConfigError("phase 'teacher' needs the hyperparameter 'teacher' (JSON model spec)")
     if hp.phase == "student" and hp.student is None:

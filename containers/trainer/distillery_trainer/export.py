@@ -83,7 +83,7 @@ def export_onnx(model, head, path: Path, example) -> onnx.ModelProto:
     return proto
 
 
-def verify_graph(proto: onnx.ModelProto, head) -> None:
+def verify_graph(proto: onnx.ModelProto, head, extra_ops=frozenset()) -> None:
     """Inputs/outputs named per the contract, batch axis dynamic, only standard ops."""
     inputs = [i.name for i in proto.graph.input]
     if inputs[:3] != INPUT_NAMES:
@@ -96,7 +96,7 @@ def verify_graph(proto: onnx.ModelProto, head) -> None:
         if not dim0.dim_param:
             raise RuntimeError(f"ONNX {value.name} has a fixed batch axis")
     odd = {n.op_type for n in proto.graph.node if n.domain not in ("", "ai.onnx")} | (
-        {n.op_type for n in proto.graph.node} - STANDARD_OPS)
+        {n.op_type for n in proto.graph.node} - STANDARD_OPS - set(extra_ops))
     if odd:
         raise RuntimeError(f"exported ONNX uses unexpected ops: {sorted(odd)}")
 

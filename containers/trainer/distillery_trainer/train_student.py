@@ -5,16 +5,24 @@
 (2) baseline: the same architecture and seed on CE(s, y) alone, so the gate can tell whether
     distillation helped.
 Teacher logits come from the teacher channel's soft_targets/*.npy; if those are absent they are
-recomputed from teacher.pt. Writes student.onnx, student-baseline.onnx, metrics.json, probes.json.
+recomputed from teacher.pt.
+(3) compression (hyperparameter `compression`): the distilled student's deep members are pruned
+    structurally (prune.py), fine-tuned with the same distillation loss -> student-pruned.onnx;
+    then quantised to int8 (quantize.py) -> student-int8.onnx.
+Writes student.onnx, student-baseline.onnx, student-pruned.onnx, student-int8.onnx (unless
+quantization is "none"), metrics.json, probes.json.
 """
 
+import copy
+import dataclasses
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from . import export
+from . import export, onnx_numpy, quantize
+from .prune import prune_model
 from .checkpoint import torch_load
 from .config import parse_model_spec
 from .data import DataError
@@ -69,6 +77,82 @@ def _summary(ctx, name, model, result, file, test):
             "resumedFromEpoch": result.resumed_from_epoch, "seconds": result.seconds}
 
 
+def _calibration_rows(ctx, train, n: int):
+    """`n` training rows (a seeded random subset) as (dense, ids, weights) on ctx.device."""
+    total = train["ids"].shape[0]
+    gen = torch.Generator().manual_seed(ctx.hp.seed * 7919 + 17)
+    idx = torch.randperm(total, generator=gen)[:min(n, total)].to(train["ids"].device)
+    return tuple(train[k][idx] for k in export.INPUT_NAMES)
+
+
+def onnx_logits(proto, tensors, batch: int = 2048) -> torch.Tensor:
+    """Logits of an ONNX graph over a whole split, via the NumPy interpreter (CPU)."""
+    n = tensors["ids"].shape[0]
+    out = []
+    for s in range(0, n, batch):
+        feeds = {k: tensors[k][s:s + batch].detach().cpu().numpy() for k in export.INPUT_NAMES}
+        out.append(onnx_numpy.run(proto, feeds)["logits"])
+    c = int(proto.graph.output[0].type.tensor_type.shape.dim[1].dim_value)
+    return torch.from_numpy(np.concatenate(out) if out else np.zeros((0, c), np.float32))
+
+
+def _prune_and_fine_tune(ctx, distilled, train_kd, val, loss_fn, rows):
+    """(pruned model, FitResult or None, prune details, val metric right after pruning)."""
+    hp, head, spec, comp = ctx.hp, ctx.head, ctx.hp.student, ctx.hp.compression
+    has_deep = any(m.type == "deep" for m in spec.members)
+    if comp.prune_ratio <= 0 or not has_deep:
+        pruned = copy.deepcopy(distilled).eval()
+        return pruned, None, [], head.metric(predict(pruned, val), val["y"])
+    pruned, pspec, details = prune_model(distilled, spec, comp.prune_ratio, rows=rows)
+    before = head.metric(predict(pruned, val), val["y"])
+    if comp.fine_tune_epochs == 0:
+        return pruned, None, details, before
+    ft_spec = dataclasses.replace(pspec, epochs=comp.fine_tune_epochs)
+    seed_everything(hp.seed)
+    result = fit(phase="student", name="student-pruned", model=pruned, head=head, spec=ft_spec,
+                 train=train_kd, val=val, loss_fn=loss_fn, batch_size=hp.batch_size,
+                 seed=hp.seed, checkpoint_path=ctx.paths.checkpoints / "student-pruned.ckpt",
+                 identity=model_identity(ctx, "student-pruned", ft_spec, temperature=hp.temperature,
+                                         alpha=hp.alpha, compression=comp.to_dict(),
+                                         prune=details))
+    return pruned, result, details, before
+
+
+def _no_fit(head, model, val):
+    """A FitResult stand-in when the pruned model is not fine-tuned (no epochs)."""
+    from .loop import FitResult
+    return FitResult(history=[], best_epoch=0,
+                     best_metric=head.metric(predict(model, val), val["y"]))
+
+
+def _quantize(ctx, pruned, rows, example, probes, out, val, test) -> dict:
+    """Write student-int8.onnx; add its probe entry (the int8 graph's own outputs); summarise."""
+    head, mode = ctx.head, ctx.hp.compression.quantization
+    ranges = quantize.calibrate(pruned, rows) if mode == "int8-static" else None
+    proto = quantize.build_graph(pruned, head, mode, ranges)
+    path = out / "student-int8.onnx"
+    with open(path, "wb") as fh:
+        fh.write(proto.SerializeToString())
+    feeds = {k: v.numpy() for k, v in zip(export.INPUT_NAMES, example)}
+    got = onnx_numpy.run(proto, feeds)
+    probes["outputs"]["student-int8.onnx"] = {k: got[k].tolist() for k in
+                                              ("logits", head.activation_name)}
+    ref = probes["outputs"]["student-pruned.onnx"]
+    delta = {k: float(np.abs(got[k] - np.asarray(ref[k], np.float32)).max()) for k in
+             ("logits", head.activation_name)}
+    pruned_bytes = (out / "student-pruned.onnx").stat().st_size
+    size = path.stat().st_size
+    val_metric = head.metric(onnx_logits(proto, val), val["y"].cpu())
+    test_metric = (head.metric(onnx_logits(proto, test), test["y"].cpu())
+                   if len(ctx.splits["test"]) else None)
+    return {"file": "student-int8.onnx", "quantization": mode, "bytes": size,
+            "prunedBytes": pruned_bytes, "sizeRatio": round(pruned_bytes / max(1, size), 4),
+            "probeMaxAbsDiff": delta, "int8Initializers": len(quantize.int8_initializers(proto)),
+            "calibrationRows": int(rows[1].shape[0]) if mode == "int8-static" else 0,
+            head.metric_key: val_metric,
+            "test" + head.metric_name.capitalize(): test_metric}
+
+
 def run(ctx) -> dict:
     t0 = time.time()
     hp, head, spec = ctx.hp, ctx.head, ctx.hp.student
@@ -79,11 +163,14 @@ def run(ctx) -> dict:
     teacher_val_metric = head.metric(teacher_logits["validation"], val["y"])
     T, alpha = hp.temperature, hp.alpha
 
+    comp = hp.compression
+    train_kd = {**train, "teacher": teacher_logits["train"]}
+    kd_loss = lambda s, b: head.soft_loss(s, b["teacher"], b["y"], T, alpha)  # noqa: E731
+
     seed_everything(hp.seed)
     distilled = build_model(spec, ctx.dense_dim, ctx.num_out).to(ctx.device)
     kd_result = fit(phase="student", name="student", model=distilled, head=head, spec=spec,
-                    train={**train, "teacher": teacher_logits["train"]}, val=val,
-                    loss_fn=lambda s, b: head.soft_loss(s, b["teacher"], b["y"], T, alpha),
+                    train=train_kd, val=val, loss_fn=kd_loss,
                     batch_size=hp.batch_size, seed=hp.seed,
                     checkpoint_path=ctx.paths.checkpoints / "student.ckpt",
                     identity=model_identity(ctx, "student", spec, temperature=T, alpha=alpha))
@@ -97,12 +184,29 @@ def run(ctx) -> dict:
                       checkpoint_path=ctx.paths.checkpoints / "student-baseline.ckpt",
                       identity=model_identity(ctx, "student-baseline", spec))
 
+    rows = _calibration_rows(ctx, train, comp.calibration_rows)
+    pruned, ft_result, prune_details, pruned_before = _prune_and_fine_tune(
+        ctx, distilled, train_kd, val, kd_loss, rows)
+
     example = export.example_inputs(probe_split(ctx))
     probes = export.probe_inputs(example)
-    for model, file in ((distilled, "student.onnx"), (baseline, "student-baseline.onnx")):
+    files = ["student.onnx", "student-baseline.onnx", "student-pruned.onnx"]
+    for model, file in zip((distilled, baseline, pruned), files):
         export.export_onnx(model, head, out / file, example)
         probes["outputs"][file] = export.probe_outputs(model, head, example)
+
+    int8_summary = None
+    if comp.quantization != "none":
+        int8_summary = _quantize(ctx, pruned, rows, example, probes, out, val, test)
+        files.append("student-int8.onnx")
     dump_json(out / "probes.json", probes)
+
+    pruned_summary = _summary(ctx, "student-pruned", pruned,
+                              ft_result or _no_fit(head, pruned, val), "student-pruned.onnx", test)
+    pruned_summary.update({"pruneRatio": comp.prune_ratio, "fineTuneEpochs": comp.fine_tune_epochs,
+                           "valAccuracyBeforeFineTune": pruned_before,
+                           "bytes": (out / "student-pruned.onnx").stat().st_size,
+                           "prune": prune_details})
 
     seconds = round(time.time() - t0, 3)
     metrics = {
@@ -112,15 +216,21 @@ def run(ctx) -> dict:
             "distilled": _summary(ctx, "student", distilled, kd_result, "student.onnx", test),
             "baseline": _summary(ctx, "student-baseline", baseline, base_result,
                                  "student-baseline.onnx", test),
+            "pruned": pruned_summary,
+            **({"int8": int8_summary} if int8_summary is not None else {}),
         },
+        "compression": comp.to_dict(),
         "seconds": seconds,
-        "files": ["student.onnx", "student-baseline.onnx", "metrics.json", "probes.json"],
+        "files": files + ["metrics.json", "probes.json"],
     }
     dump_json(out / "metrics.json", metrics)
     s = metrics["students"]
     return {"phase": "student", "device": str(ctx.device),
-            "params": {"distilled": s["distilled"]["params"], "baseline": s["baseline"]["params"]},
+            "params": {"distilled": s["distilled"]["params"], "baseline": s["baseline"]["params"],
+                       "pruned": s["pruned"]["params"]},
             head.metric_key: {"teacher": teacher_val_metric,
                               "distilled": s["distilled"][head.metric_key],
-                              "baseline": s["baseline"][head.metric_key]},
+                              "baseline": s["baseline"][head.metric_key],
+                              "pruned": s["pruned"][head.metric_key],
+                              **({"int8": s["int8"][head.metric_key]} if "int8" in s else {})},
             "seconds": seconds, "files": metrics["files"]}

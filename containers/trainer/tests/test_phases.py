@@ -12,6 +12,7 @@ import torch
 
 from distillery_trainer import loop
 from distillery_trainer.export import STANDARD_OPS
+from distillery_trainer.quantize import QUANT_OPS
 
 import onnx_numpy
 import synthetic
@@ -67,7 +68,7 @@ def test_student_phase_writes_both_students_that_learn(runs):
     assert all("kd" not in e for e in baseline["epochs"])
 
 
-def _check_contract(model: onnx.ModelProto):
+def _check_contract(model: onnx.ModelProto, quantized=False):
     assert [i.name for i in model.graph.input] == ["dense", "ids", "weights"]
     assert [o.name for o in model.graph.output] == ["logits", "probabilities"]
     types = {i.name: i.type.tensor_type for i in model.graph.input}
@@ -80,11 +81,15 @@ def _check_contract(model: onnx.ModelProto):
         assert types[name].shape.dim[1].dim_param, f"{name} token axis not dynamic"
     assert model.graph.output[0].type.tensor_type.shape.dim[1].dim_value == CLASSES
     assert model.opset_import[0].version == 13
-    assert {n.op_type for n in model.graph.node} <= STANDARD_OPS
+    assert {n.op_type for n in model.graph.node} <= STANDARD_OPS | (QUANT_OPS if quantized else set())
+
+
+STUDENT_FILES = ["student.onnx", "student-baseline.onnx", "student-pruned.onnx",
+                 "student-int8.onnx"]
 
 
 @pytest.mark.parametrize("phase, files", [("teacher", ["teacher.onnx"]),
-                                          ("student", ["student.onnx", "student-baseline.onnx"])])
+                                          ("student", STUDENT_FILES)])
 def test_onnx_files_valid_and_match_probes(runs, phase, files):
     out = runs[phase]
     probes = read_json(out / "probes.json")
@@ -96,7 +101,7 @@ def test_onnx_files_valid_and_match_probes(runs, phase, files):
     np.testing.assert_array_equal(feeds["ids"], np.load(runs["tmp"] / "dataset/test/ids.npy")[:8])
     for f in files:
         model = load_onnx(out / f)
-        _check_contract(model)
+        _check_contract(model, quantized=f.endswith("int8.onnx"))
         got = onnx_numpy.run(model, feeds)
         np.testing.assert_allclose(got["probabilities"], probes["outputs"][f]["probabilities"],
                                    atol=1e-5)
@@ -192,3 +197,54 @@ def test_cli_subprocess_text_only_dataset(tmp_path):
         for k, v in probes["inputs"].items()}
     got = onnx_numpy.run(model, feeds)["probabilities"]
     np.testing.assert_allclose(got, probes["outputs"]["teacher.onnx"]["probabilities"], atol=1e-5)
+
+
+def test_student_phase_compression_outputs(runs):
+    """Pruned student (smaller, learns after fine-tune) and int8 student, with metrics and probes."""
+    out = runs["student"]
+    m = read_json(out / "metrics.json")
+    s = m["students"]
+    assert m["compression"] == {"pruneRatio": 0.25, "fineTuneEpochs": 3,
+                                "quantization": "int8-weights", "calibrationRows": 2048}
+    assert set(STUDENT_FILES) <= set(m["files"])
+    pruned, int8 = s["pruned"], s["int8"]
+    assert pruned["params"] < s["distilled"]["params"]
+    assert 1 <= len(pruned["epochs"]) <= 3 and all("kd" in e for e in pruned["epochs"])
+    assert pruned["valAccuracy"] > 1.0 / CLASSES + 0.4
+    assert pruned["testAccuracy"] is not None
+    (detail,) = pruned["prune"]  # STUDENT has one deep member: dim 8 -> 6, hidden 16 -> 12
+    assert detail["embeddingDims"]["kept"] == 6 and detail["embeddingDims"]["removed"] == 2
+    assert [(h["kept"], h["removed"]) for h in detail["hiddenLayers"]] == [(12, 4)]
+    pruned_onnx = load_onnx(out / "student-pruned.onnx")
+    names = [t.name for t in pruned_onnx.graph.initializer]
+    assert not any("_orig" in n or "_mask" in n for n in names)
+    shapes = sorted(tuple(t.dims) for t in pruned_onnx.graph.initializer if len(t.dims) == 2)
+    assert (1024, 6) in shapes and (1024, 8) not in shapes
+    assert int8["quantization"] == "int8-weights" and int8["int8Initializers"] >= 3
+    assert int8["bytes"] == (out / "student-int8.onnx").stat().st_size
+    assert int8["sizeRatio"] > 2.5  # tiny dim-6 table; the 3.5x check uses a realistic table
+    assert int8["probeMaxAbsDiff"]["probabilities"] < 0.02
+    assert abs(int8["valAccuracy"] - pruned["valAccuracy"]) <= 0.05
+    model = load_onnx(out / "student-int8.onnx")
+    int8_names = {t.name for t in model.graph.initializer if t.data_type == onnx.TensorProto.INT8}
+    assert any("table_int8" in n for n in int8_names)
+    assert not any(t.data_type == onnx.TensorProto.FLOAT and len(t.dims) == 2 and t.dims[0] == 1024
+                   for t in model.graph.initializer)  # no float copy of the table
+    probes = read_json(out / "probes.json")
+    np.testing.assert_allclose(probes["outputs"]["student-int8.onnx"]["probabilities"],
+                               probes["outputs"]["student-pruned.onnx"]["probabilities"], atol=0.02)
+
+
+def test_student_phase_without_pruning_or_quantization(runs, tmp_path):
+    hp = synthetic.hyperparameters("student", student={**synthetic.STUDENT, "epochs": 1},
+                                   compression={"pruneRatio": 0, "quantization": "none"})
+    rc, env = run_phase(tmp_path, runs["tmp"] / "dataset", "student", hp, teacher=runs["teacher"])
+    assert rc == 0
+    out = Path(env["SM_MODEL_DIR"])
+    m = read_json(out / "metrics.json")
+    assert "int8" not in m["students"] and not (out / "student-int8.onnx").exists()
+    assert m["students"]["pruned"]["params"] == m["students"]["distilled"]["params"]
+    assert m["students"]["pruned"]["prune"] == [] and m["students"]["pruned"]["epochs"] == []
+    probes = read_json(out / "probes.json")
+    assert sorted(probes["outputs"]) == sorted(STUDENT_FILES[:3])
+    assert probes["outputs"]["student-pruned.onnx"] == probes["outputs"]["student.onnx"]
