@@ -13,11 +13,12 @@ import { runReal } from '../lambdas/cli/real.js';
 import { Progress } from '../lambdas/cli/progress.js';
 import { schemasOfTask } from '../lambdas/core/events.js';
 
-const int = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number`);
+const int = (name: string, max = Number.MAX_SAFE_INTEGER) => (v: string) => {
+  const n = /^\d+$/.test(v.trim()) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n > max) throw new InvalidArgumentError(`${name} must be a whole number from 0 to ${max}`);
   return n;
 };
+const port = int('--port', 65535);
 
 function workspace(cmd: Command): Workspace {
   const { home, python } = cmd.optsWithGlobals() as { home: string; python?: string };
@@ -71,7 +72,7 @@ export function program(): Command {
 
   p.command('serve')
     .description('Serve the production model of every task over HTTP on 127.0.0.1 (POST /tasks/{task}/predict, GET /tasks/{task})')
-    .option('--port <port>', 'port (0 picks a free one)', int('--port'), 8080)
+    .option('--port <port>', 'port (0 picks a free one)', port, 8080)
     .action(async (o: { port: number }, cmd: Command) => {
       const ws = workspace(cmd);
       const { url, loaded, server } = await serve(ws, { port: o.port });
@@ -117,7 +118,7 @@ export function program(): Command {
   p.command('demo')
     .description('The whole loop on a generated invoice-approval stream, ending with a local HTTP endpoint')
     .option('--invoices <n>', 'invoices to generate', int('--invoices'), 6000)
-    .option('--port <port>', 'port of the local endpoint (0 picks a free one)', int('--port'), 8080)
+    .option('--port <port>', 'port of the local endpoint (0 picks a free one)', port, 8080)
     .option('--exit', 'stop after the summary instead of serving until Ctrl-C (the default when not on a terminal)')
     .action(async (o: { invoices: number; port: number; exit?: boolean }, cmd: Command) => {
       const ws = workspace(cmd);

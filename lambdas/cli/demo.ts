@@ -39,7 +39,7 @@ export async function runDemo(ws: Workspace, opts: { invoices: number; port: num
   say(formatTrain(result, ws.blobs.pathOf(`${result.record.bundleKey}/report.html`)));
 
   say('\n3. Serve the production model over HTTP');
-  const { server, url } = await serve(ws, { port: opts.port });
+  const { server, url } = await serve(ws, { port: opts.port, anyPortIfTaken: true });
   const res = await fetch(`${url}/tasks/invoice-approval/predict`, {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: [SAMPLE_INVOICE] }),
   });

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { addReports, emptyReport, type IngestReport } from '../core/ingest.js';
 import { parseCsv } from '../core/csv.js';
-import { parseJsonl, RecordMapper, type ImportMapping, type RowRefusal } from '../core/importer.js';
+import { parseJsonl, RecordMapper, validateMapping, type ImportMapping, type RowRefusal } from '../core/importer.js';
 import { taskByName } from '../tasks/index.js';
 import type { ErpEvent } from '../core/events.js';
 import type { Workspace } from '../embedded/workspace.js';
@@ -19,14 +19,15 @@ export interface ImportSummary {
 }
 
 export function loadMapping(path: string): ImportMapping {
-  let m: ImportMapping;
+  let m: unknown;
   try {
     m = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
     throw new Error(`mapping ${path} is not readable JSON: ${(err as Error).message}`);
   }
-  for (const k of ['task', 'source', 'key', 'input', 'outcome'] as const) if (!(k in m)) throw new Error(`mapping ${path} lacks "${k}"`);
-  return m;
+  const problem = validateMapping(m);
+  if (problem) throw new Error(`mapping ${path} is invalid: ${problem}`);
+  return m as ImportMapping;
 }
 
 export async function importFile(
@@ -37,6 +38,8 @@ export async function importFile(
 ): Promise<ImportSummary> {
   const task = taskByName(mapping.task, ws.tasks);
   if (!task) throw new Error(`mapping names task "${mapping.task}", which is not one of ${ws.tasks.map((t) => t.name).join(', ')}`);
+  const problem = validateMapping(mapping);
+  if (problem) throw new Error(`mapping is invalid: ${problem}`);
   new RecordMapper(mapping, task); // fails fast on a mapping the task cannot use, before reading the file
   const text = readFileSync(file, 'utf8');
   const format = opts.format ?? (/\.jsonl?$/i.test(file) ? 'jsonl' : 'csv');
@@ -51,7 +54,11 @@ export async function importFile(
     const needed = [mapping.key, ...Object.values(mapping.input.fields), mapping.outcome.label].filter((c) => c !== '#row');
     const absent = needed.filter((c) => !header.includes(c));
     if (absent.length) throw new Error(`${basename(file)} has no column ${absent.join(', ')} (columns: ${header.join(', ')})`);
-    rows = csvRows.map((record, i) => ({ row: i + 2, record }));
+    rows = [];
+    for (const r of csvRows) {
+      if (r.error) refused.push({ row: r.line, reason: r.error, record: r.record });
+      else rows.push({ row: r.line, record: r.record });
+    }
   }
   if (opts.limit !== undefined) rows = rows.slice(0, opts.limit);
   if (opts.sample !== undefined && opts.sample < rows.length) {
@@ -59,7 +66,7 @@ export async function importFile(
     const step = rows.length / opts.sample;
     rows = Array.from({ length: opts.sample }, (_, i) => rows[Math.floor(i * step)]);
   }
-  const unparsed = refused.length;
+  const unparsed = refused.length; // rows the file format itself refused (broken lines, wrong field counts)
   const mapper = new RecordMapper(mapping, task, rows.length);
   let report = emptyReport();
   let events = 0;

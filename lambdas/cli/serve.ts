@@ -11,7 +11,7 @@ export function handlerFor(ws: Workspace, log: (m: string) => void = (m) => cons
   return { models, handler: createPredictHandler({ tasks: ws.tasks, models, log }) };
 }
 
-export async function serve(ws: Workspace, opts: { port: number; host?: string }): Promise<{ server: Server; loaded: string[]; url: string }> {
+export async function serve(ws: Workspace, opts: { port: number; host?: string; anyPortIfTaken?: boolean }): Promise<{ server: Server; loaded: string[]; url: string }> {
   const { models, handler } = handlerFor(ws);
   const loaded: string[] = [];
   // load every production model now, as a Lambda does at cold start, not on the first request
@@ -26,6 +26,7 @@ export async function serve(ws: Workspace, opts: { port: number; host?: string }
     server = await startLocalServer(handler as never, { port: opts.port, host: opts.host });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    if (!opts.anyPortIfTaken) throw new Error(`port ${opts.port} on ${opts.host ?? '127.0.0.1'} is already in use; pass --port with a free one (0 picks any)`);
     console.error(`port ${opts.port} is taken; serving on a free port instead`);
     server = await startLocalServer(handler as never, { port: 0, host: opts.host });
   }

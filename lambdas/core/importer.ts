@@ -5,6 +5,7 @@
  */
 import type { ErpEvent } from './events.js';
 import type { FeatureSpec, TaskDefinition } from './task.js';
+import { parseIsoTime } from './time.js';
 
 export type TimeSpec =
   | { column: string; format?: 'iso' | 'mdy' | 'dmy' }
@@ -50,15 +51,17 @@ export function parseTime(v: unknown, format: 'iso' | 'mdy' | 'dmy' = 'iso'): st
   if (format !== 'iso') {
     const m = /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4})$/.exec(s);
     if (!m) return undefined;
-    const [a, b, y] = [Number(m[1]), Number(m[2]), Number(m[3].length === 2 ? '20' + m[3] : m[3])];
+    // two-digit years pivot at 70: 69 → 2069, 70 → 1970 (POSIX strptime's rule)
+    const yy = Number(m[3]);
+    const [a, b, y] = [Number(m[1]), Number(m[2]), m[3].length === 2 ? (yy < 70 ? 2000 + yy : 1900 + yy) : m[3].length === 4 ? yy : NaN];
     const [month, day] = format === 'mdy' ? [a, b] : [b, a];
     const d = new Date(Date.UTC(y, month - 1, day));
     if (d.getUTCMonth() !== month - 1 || d.getUTCDate() !== day) return undefined;
     return d.toISOString();
   }
-  const t = Date.parse(s);
-  return Number.isNaN(t) ? undefined : new Date(t).toISOString();
+  return parseIsoTime(s);
 }
+
 
 /** Coerces an export's text to the feature's type; a value that does not fit is kept so the schema refuses it. */
 function coerce(f: FeatureSpec | undefined, v: unknown, dateFormat: 'iso' | 'mdy' | 'dmy'): unknown {
@@ -123,8 +126,13 @@ export class RecordMapper {
     const m = this.mapping;
     const key = r[m.key];
     if (isBlank(key)) return { row: rowNumber, reason: `key column "${m.key}" is empty`, record: r };
-    const version = m.version ? Number(r[m.version]) : 1;
-    if (!Number.isInteger(version) || version < 0) return { row: rowNumber, reason: `version column "${m.version}" is not a whole number`, record: r };
+    if (typeof key !== 'string' && typeof key !== 'number') return { row: rowNumber, reason: `key column "${m.key}" must hold a string or a number`, record: r };
+    let version = 1;
+    if (m.version) {
+      const raw = String(r[m.version] ?? '').trim();
+      version = /^\d{1,15}$/.test(raw) ? Number(raw) : NaN;
+      if (!Number.isSafeInteger(version)) return { row: rowNumber, reason: `version column "${m.version}" must be a whole number ≥ 0, got ${JSON.stringify(r[m.version] ?? null)}`, record: r };
+    }
     let kinds: ('input' | 'outcome')[] = ['input', 'outcome'];
     if (m.rowKind) {
       const k = String(r[m.rowKind.column] ?? '').trim();
@@ -148,7 +156,8 @@ export class RecordMapper {
       const raw = r[m.outcome.label];
       // an outcome not yet known (no settlement date, no label) is not an error: it has not happened
       if (occurredAt && !isBlank(raw)) {
-        const label = m.outcome.labelMap?.[String(raw).trim()] ?? String(raw).trim();
+        const rawLabel = String(raw).trim();
+        const label = m.outcome.labelMap && Object.hasOwn(m.outcome.labelMap, rawLabel) ? m.outcome.labelMap[rawLabel] : rawLabel;
         // tasks whose outcome kinds each mean one label (Invoice.Approved / Invoice.Rejected) pick the kind by label
         const outcome =
           this.task.outcomes.find((o) => (m.outcome.detailType ? o.detailType === m.outcome.detailType : o.label === label)) ??
@@ -167,11 +176,51 @@ export class RecordMapper {
   }
 }
 
+const TIME_SPEC = (where: string, t: unknown): string | undefined => {
+  if (!t || typeof t !== 'object') return `${where} must be {"column": ...} or {"sequence": {...}}`;
+  const o = t as Record<string, unknown>;
+  if ('column' in o) {
+    if (typeof o.column !== 'string' || !o.column) return `${where}.column must be a column name`;
+    if (o.format !== undefined && !['iso', 'mdy', 'dmy'].includes(o.format as string)) return `${where}.format must be iso, mdy or dmy`;
+    return undefined;
+  }
+  const seq = o.sequence as Record<string, unknown> | undefined;
+  if (!seq || typeof seq !== 'object') return `${where} must be {"column": ...} or {"sequence": {...}}`;
+  if (typeof seq.start !== 'string' || !parseIsoTime(seq.start)) return `${where}.sequence.start must be an ISO-8601 time`;
+  if (typeof seq.stepSeconds !== 'number' || !(seq.stepSeconds > 0)) return `${where}.sequence.stepSeconds must be a number > 0`;
+  if (seq.order !== undefined && seq.order !== 'file' && seq.order !== 'shuffled') return `${where}.sequence.order must be file or shuffled`;
+  return undefined;
+};
+
+/** Checks a mapping's shape and names the first field that is wrong. */
+export function validateMapping(m: unknown): string | undefined {
+  if (!m || typeof m !== 'object' || Array.isArray(m)) return 'it must be a JSON object';
+  const o = m as Record<string, unknown>;
+  for (const k of ['task', 'source', 'key']) if (typeof o[k] !== 'string' || !o[k]) return `"${k}" must be a non-empty string`;
+  if (o.version !== undefined && typeof o.version !== 'string') return '"version" must be a column name';
+  const input = o.input as Record<string, unknown> | undefined;
+  if (!input || typeof input !== 'object') return '"input" must be an object';
+  const inputTime = TIME_SPEC('input.occurredAt', input.occurredAt);
+  if (inputTime) return inputTime;
+  if (!input.fields || typeof input.fields !== 'object' || Object.values(input.fields).some((c) => typeof c !== 'string')) return 'input.fields must map field names to column names';
+  const outcome = o.outcome as Record<string, unknown> | undefined;
+  if (!outcome || typeof outcome !== 'object') return '"outcome" must be an object';
+  const outcomeTime = TIME_SPEC('outcome.occurredAt', outcome.occurredAt);
+  if (outcomeTime) return outcomeTime;
+  if (typeof outcome.label !== 'string' || !outcome.label) return 'outcome.label must be a column name';
+  if (outcome.labelMap !== undefined && (typeof outcome.labelMap !== 'object' || Object.values(outcome.labelMap as object).some((v) => typeof v !== 'string'))) return 'outcome.labelMap must map values to label strings';
+  if (o.rowKind !== undefined) {
+    const rk = o.rowKind as Record<string, unknown>;
+    if (typeof rk.column !== 'string' || !Array.isArray(rk.input) || !Array.isArray(rk.outcome)) return 'rowKind must be {"column": ..., "input": [...], "outcome": [...]}';
+  }
+  return undefined;
+}
+
 /** Parses JSONL text; a line that is not a JSON object is refused with its line number. */
 export function parseJsonl(text: string): { rows: { row: number; record: Record<string, unknown> }[]; refused: RowRefusal[] } {
   const rows: { row: number; record: Record<string, unknown> }[] = [];
   const refused: RowRefusal[] = [];
-  text.split(/\r?\n/).forEach((line, i) => {
+  (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split(/\r?\n/).forEach((line, i) => {
     if (!line.trim()) return;
     try {
       const v = JSON.parse(line);

@@ -6,6 +6,7 @@
 import { PayloadTooLargeError, ValidationError } from './errors.js';
 import type { RawRecord } from './featurizer.js';
 import type { FeatureSpec } from './task.js';
+import { parseIsoTime } from './time.js';
 
 export const LIMITS = { maxInstances: 100, maxBodyBytes: 256 * 1024 };
 
@@ -19,7 +20,7 @@ function typeProblem(f: FeatureSpec, v: unknown): string | undefined {
     case 'categorical':
       return ['string', 'number', 'boolean'].includes(typeof v) ? undefined : 'must be a string, number or boolean';
     case 'date':
-      return typeof v === 'string' && !Number.isNaN(Date.parse(v)) ? undefined : 'must be an ISO-8601 date string';
+      return typeof v === 'string' && parseIsoTime(v) ? undefined : 'must be an ISO-8601 date (YYYY-MM-DD) or date-time';
   }
 }
 

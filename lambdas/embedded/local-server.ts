@@ -45,11 +45,16 @@ export function toApiEvent(method: string, url: URL, headers: Record<string, str
 }
 
 export function startLocalServer(handler: Handler, opts: { port: number; host?: string; maxBodyBytes?: number; log?: (m: string) => void }): Promise<Server> {
-  const limit = (opts.maxBodyBytes ?? 256 * 1024) + 1;
+  const limit = opts.maxBodyBytes ?? 256 * 1024;
   const server = createServer(async (req, res) => {
     let result: APIGatewayProxyStructuredResultV2;
     try {
-      const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+      // the path as sent (a Host header or a leading // must not change which route is taken)
+      const raw = req.url ?? '/';
+      const q = raw.indexOf('?');
+      const url = new URL('http://localhost');
+      url.pathname = (q < 0 ? raw : raw.slice(0, q)).replace(/^\/+/, '/');
+      url.search = q < 0 ? '' : raw.slice(q);
       const body = await readBody(req, limit);
       const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v ?? '']));
       result = (await handler(toApiEvent(req.method ?? 'GET', url, headers, body), {} as Context)) as APIGatewayProxyStructuredResultV2;
@@ -57,7 +62,7 @@ export function startLocalServer(handler: Handler, opts: { port: number; host?: 
       result = errorResponse(err, opts.log) as APIGatewayProxyStructuredResultV2;
     }
     res.writeHead(result.statusCode ?? 200, (result.headers ?? {}) as Record<string, string>);
-    res.end(result.body ?? '');
+    res.end(req.method === 'HEAD' ? undefined : result.body ?? '');
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

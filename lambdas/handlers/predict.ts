@@ -25,12 +25,17 @@ export function createPredictHandler(deps: PredictDeps) {
     const path = event.rawPath ?? '/';
     const m = ROUTE.exec(path);
     if (!m) throw new NotFoundError(`no route ${path}; use POST /tasks/{task}/predict or GET /tasks/{task}`, 'no_route');
-    const taskName = decodeURIComponent(event.pathParameters?.task ?? m[1]);
+    let taskName: string;
+    try {
+      taskName = decodeURIComponent(event.pathParameters?.task ?? m[1]);
+    } catch {
+      throw new NotFoundError(`task name in ${path} is not valid percent-encoding`, 'unknown_task');
+    }
     const task = deps.tasks.find((t) => t.name === taskName);
     if (!task) throw new NotFoundError(`unknown task "${taskName}"; known tasks: ${deps.tasks.map((t) => t.name).join(', ')}`, 'unknown_task');
     const predict = !!m[2];
     if (predict && method !== 'POST') throw new MethodNotAllowedError(method, ['POST']);
-    if (!predict && method !== 'GET') throw new MethodNotAllowedError(method, ['GET']);
+    if (!predict && method !== 'GET' && method !== 'HEAD') throw new MethodNotAllowedError(method, ['GET', 'HEAD']);
     const model = await deps.models.get(task.name);
     const { manifest } = model;
     if (!predict) {

@@ -49,17 +49,32 @@ export class ServingModel {
 
 export class ModelCache {
   private readonly entries = new Map<string, { model: ServingModel; version: number; checkedAt: number }>();
+  /** One registry check / load per task at a time: concurrent requests share it (single flight). */
+  private readonly pending = new Map<string, Promise<ServingModel>>();
 
   constructor(
     private readonly registry: ModelRegistry,
     private readonly blobs: BlobStore,
     private readonly refreshSec = 60,
     private readonly now: () => number = Date.now,
+    /** A replaced session is released this long after the swap, when requests still using it are done. */
+    private readonly releaseDelayMs = 30_000,
+    private readonly load: (blobs: BlobStore, bundleKey: string) => Promise<ServingModel> = ServingModel.load,
   ) {}
 
   async get(task: string): Promise<ServingModel> {
     const hit = this.entries.get(task);
     if (hit && this.now() - hit.checkedAt < this.refreshSec * 1000) return hit.model;
+    let flight = this.pending.get(task);
+    if (!flight) {
+      flight = this.refresh(task).finally(() => this.pending.delete(task));
+      this.pending.set(task, flight);
+    }
+    return flight;
+  }
+
+  private async refresh(task: string): Promise<ServingModel> {
+    const hit = this.entries.get(task);
     const prod = await this.registry.production(task);
     if (!prod) {
       if (hit) return hit.model;
@@ -69,9 +84,9 @@ export class ModelCache {
       hit.checkedAt = this.now();
       return hit.model;
     }
-    const model = await ServingModel.load(this.blobs, prod.bundleKey);
+    const model = await this.load(this.blobs, prod.bundleKey);
     this.entries.set(task, { model, version: prod.version, checkedAt: this.now() });
-    if (hit) await hit.model.model.release();
+    if (hit) setTimeout(() => void hit.model.model.release().catch(() => {}), this.releaseDelayMs).unref();
     return model;
   }
 }

@@ -5,7 +5,12 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { execFileSync } from 'node:child_process';
+import { request, type Server } from 'node:http';
+import { findPython } from '../../lambdas/embedded/python.js';
+import { trainTask } from '../../lambdas/core/train-run.js';
+import { evaluateModels } from '../../lambdas/runtime/evaluate.js';
+import type { TrainingJob, TrainingProgress } from '../../lambdas/ports/index.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Workspace } from '../../lambdas/embedded/workspace.js';
@@ -126,6 +131,52 @@ describe('the loop on one machine', () => {
     const big = await post('/tasks/invoice-approval/predict', JSON.stringify({ instances: [{ ...SAMPLE_INVOICE, description: 'x'.repeat(300_000) }] }));
     expect(big.status).toBe(413);
     expect((await big.json()).error.code).toBe('payload_too_large');
+  });
+
+  it('routes by the path alone: odd Host headers, doubled slashes, bad percent-encoding, HEAD', async () => {
+    const raw = (path: string, headers: Record<string, string>, method = 'GET') =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const u = new URL(url);
+        const req = request({ host: u.hostname, port: u.port, path, method, headers, setHost: false }, (res) => {
+          let body = '';
+          res.on('data', (c) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect((await raw('/tasks/invoice-approval', { Host: '[bad' })).status).toBe(200);
+    expect((await raw('//tasks/invoice-approval', { Host: 'localhost' })).status).toBe(200);
+    const head = await raw('/tasks/invoice-approval', { Host: 'localhost' }, 'HEAD');
+    expect([head.status, head.body]).toEqual([200, '']);
+    const bad = await raw('/tasks/%E0%A4%A/predict', { Host: 'localhost' }, 'POST');
+    expect(bad.status).toBe(404);
+    expect(JSON.parse(bad.body).error.message).toContain('not valid percent-encoding');
+    const big = await post('/tasks/invoice-approval/predict', 'x'.repeat(262_145));
+    expect((await big.json()).error.message).toBe('request body is over 262144 bytes');
+  });
+
+  it('refuses a candidate whose int8 quantisation is broken, and keeps production', async () => {
+    // GIVEN a trainer whose int8 export comes out with wrong scales (×300)
+    const py = findPython();
+    const corrupt = `import onnx,sys\nfrom onnx import numpy_helper as nh\nm=onnx.load(sys.argv[1])\nfor t in m.graph.initializer:\n  if 'scale' in t.name:\n    a=nh.to_array(t); t.CopyFrom(nh.from_array((a*300).astype(a.dtype), t.name))\nonnx.save(m,sys.argv[1])`;
+    const launcher = {
+      run: async (job: TrainingJob, onProgress?: (p: TrainingProgress) => void) => {
+        await ws.launcher.run(job, onProgress);
+        if (job.phase === 'student') execFileSync(py, ['-c', corrupt, ws.blobs.pathOf(`${job.outputKey}/student-int8.onnx`)]);
+      },
+    };
+    const before = (await ws.store.production('invoice-approval'))!.version;
+    // WHEN it trains
+    const r = await trainTask(builtInTasks.find((t) => t.name === 'invoice-approval')!, {
+      lake: ws.store, blobs: ws.blobs, launcher, registry: ws.store, publisher: ws.bus, clock: ws.clock,
+      evaluate: (input) => evaluateModels(input), codeVersion: 'test',
+    });
+    // THEN the candidate is rejected with the reason and production is unchanged
+    expect(r.record.status).toBe('rejected');
+    expect(r.verdict.reasons.join('\n')).toMatch(/int8 student collapsed: auc 0\.\d+ against 0\.\d+ in fp32.*the quantisation is broken/);
+    expect((await ws.store.production('invoice-approval'))!.version).toBe(before);
+    expect(ws.bus.published.at(-1)).toMatchObject({ detailType: 'ModelRejected', detail: { version: r.record.version } });
   });
 
   it('keeps production when a retrained model fails the gate', async () => {
