@@ -14,7 +14,8 @@ dominates: as few nodes as possible. Per member:
     "row":    float16 scale per row, gathered with the ids and folded into the token weights:
               w = weights * Cast(Gather(s, idx), float)  (3 extra nodes, robust to outlier rows)
     build_graph(table_scales="auto") takes "column" when, on the calibration rows, it moves the
-    head's outputs by at most COLUMN_TOLERANCE against the float model, else "row".
+    head's outputs by at most COLUMN_TOLERANCE against the float model, else "row" (always "row"
+    for int8-static, whose activation ranges are calibrated on the float bag).
   deep  : x = Concat(bag, dense); per Linear x = Gemm(x, W, b, transB=1) (float32: the Linear layers
           are a small share of the bytes, and an int8 weight costs DequantizeLinear + MatMul + Add)
           mode int8-static: x = Gemm(DequantizeLinear(QuantizeLinear(x, a_scale, a_zp)),
@@ -209,7 +210,8 @@ def build_graph(model, head, mode: str = "int8-weights", ranges=None,
     if quantize and mode == "int8-static" and ranges is None:
         raise ValueError("int8-static needs calibrated activation ranges")
     if table_scales == "auto":
-        table_scales = choose_table_scales(model, head, rows)
+        # int8-static calibrates the first Linear's input as the float bag: keep it float there
+        table_scales = "row" if mode == "int8-static" else choose_table_scales(model, head, rows)
     if table_scales not in ("row", "column"):
         raise ValueError(f"unknown table_scales {table_scales!r}")
     model = model.eval()
@@ -225,14 +227,14 @@ def build_graph(model, head, mode: str = "int8-weights", ranges=None,
         if m.type == "wide":
             if cs is not None:
                 bag = b.op("Mul", [bag, b.init(f"{p}.table_col_scale", cs)], f"{p}.bag_scaled")
-            bias = b.init(f"{p}.bias", m.bias.detach().cpu().numpy())
             if m.dense_linear is not None:
                 d = _linear(b, "dense", m.dense_linear.weight.detach().cpu().numpy(),
                             m.bias.detach().cpu().numpy(), mode, quantize,
                             (ranges or {}).get((k, 0)), f"{p}.dense")
                 y = b.op("Add", [bag, d], f"{p}.logits", out=out)
             else:
-                y = b.op("Add", [bag, bias], f"{p}.wide", out=out)
+                y = b.op("Add", [bag, b.init(f"{p}.bias", m.bias.detach().cpu().numpy())],
+                         f"{p}.wide", out=out)
         else:
             x = b.op("Concat", [bag, "dense"], f"{p}.x", axis=1) if D > 0 else bag
             lins = [l for l in m.mlp if isinstance(l, nn.Linear)]

@@ -129,7 +129,8 @@ def _quantize(ctx, pruned, rows, example, probes, out, val, test) -> dict:
     """Write student-int8.onnx; add its probe entry (the int8 graph's own outputs); summarise."""
     head, mode = ctx.head, ctx.hp.compression.quantization
     ranges = quantize.calibrate(pruned, rows) if mode == "int8-static" else None
-    proto = quantize.build_graph(pruned, head, mode, ranges)
+    scales = quantize.choose_table_scales(pruned, head, rows) if mode == "int8-weights" else "row"
+    proto = quantize.build_graph(pruned, head, mode, ranges, table_scales=scales)
     path = out / "student-int8.onnx"
     with open(path, "wb") as fh:
         fh.write(proto.SerializeToString())
@@ -148,7 +149,8 @@ def _quantize(ctx, pruned, rows, example, probes, out, val, test) -> dict:
     return {"file": "student-int8.onnx", "quantization": mode, "bytes": size,
             "prunedBytes": pruned_bytes, "sizeRatio": round(pruned_bytes / max(1, size), 4),
             "probeMaxAbsDiff": delta, "int8Initializers": len(quantize.int8_initializers(proto)),
-            "calibrationRows": int(rows[1].shape[0]) if mode == "int8-static" else 0,
+            "calibrationRows": int(rows[1].shape[0]),
+            "tableScales": scales,
             head.metric_key: val_metric,
             "test" + head.metric_name.capitalize(): test_metric}
 

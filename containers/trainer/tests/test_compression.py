@@ -113,15 +113,16 @@ def test_fp32_graph_builder_matches_pytorch():
     np.testing.assert_allclose(got["probabilities"], probs, atol=1e-6)
 
 
-@pytest.mark.parametrize("mode", ["int8-weights", "int8-static"])
-def test_int8_graph_realistic_table(tmp_path, mode):
+@pytest.mark.parametrize("mode,scales", [("int8-weights", "row"), ("int8-weights", "column"),
+                                         ("int8-static", "row")])
+def test_int8_graph_realistic_table(tmp_path, mode, scales):
     members = [{"type": "deep", "buckets": 1 << 14, "dim": 32, "hidden": [64], "dropout": 0.0}]
     _, model = _model(members)
     rows = _rows(n=256)
     fp32_path = tmp_path / "student-pruned.onnx"
     export.export_onnx(model, HEAD, fp32_path, tuple(r[:8] for r in rows))
     ranges = quantize.calibrate(model, rows) if mode == "int8-static" else None
-    proto = quantize.build_graph(model, HEAD, mode, ranges)
+    proto = quantize.build_graph(model, HEAD, mode, ranges, table_scales=scales)
     int8_path = tmp_path / "student-int8.onnx"
     int8_path.write_bytes(proto.SerializeToString())
     proto = onnx.load(str(int8_path))
@@ -132,7 +133,8 @@ def test_int8_graph_realistic_table(tmp_path, mode):
     inits = {t.name: t for t in proto.graph.initializer}
     int8 = {n for n, t in inits.items() if t.data_type == TensorProto.INT8 and len(t.dims) == 2}
     assert any("table_int8" in n for n in int8)
-    assert sum("weight_int8" in n for n in int8) == 2  # both Linear layers
+    # int8-weights: only the tables (Linear layers stay float32 Gemm); int8-static: both Linears too
+    assert sum("weight_int8" in n for n in int8) == (2 if mode == "int8-static" else 0)
     assert inits[next(n for n in int8 if "table_int8" in n)].dims == [1 << 14, 32]
     floats = [t for t in inits.values() if t.data_type in (TensorProto.FLOAT, TensorProto.FLOAT16)]
     assert all(np.prod(t.dims) <= 1 << 14 for t in floats)  # row scales only, no float table copy
@@ -140,33 +142,48 @@ def test_int8_graph_realistic_table(tmp_path, mode):
     table = next(n for n in int8 if "table_int8" in n)
     (consumer,) = [n for n in proto.graph.node if table in n.input]
     assert consumer.op_type == "Gather"
-    ops = {n.op_type for n in proto.graph.node}
-    assert "DequantizeLinear" in ops and ("QuantizeLinear" in ops) == (mode == "int8-static")
+    ops = [n.op_type for n in proto.graph.node]
+    assert ("DequantizeLinear" in ops) == ("QuantizeLinear" in ops) == (mode == "int8-static")
+    if mode == "int8-weights":  # few nodes: single-row latency is per-op overhead
+        extra = {"row": 3, "column": 0}[scales]
+        # Mod Gather Cast Unsqueeze MatMul Squeeze Concat Gemm Relu Gemm Softmax
+        assert len(ops) == 11 + extra, ops
+    assert "ReduceSum" not in ops and "Identity" not in ops
 
     test_rows = _rows(n=64, seed=5)
     got = onnx_numpy.run(proto, _feeds(test_rows))
     logits, probs = _torch_out(model, test_rows)
     np.testing.assert_allclose(got["probabilities"], probs, atol=0.02)
     assert np.abs(got["logits"] - logits).max() < 0.1
-    # the int8-weights graph equals PyTorch with the dequantized weights/tables (independent check)
+    # the int8-weights graph equals PyTorch with the dequantized table (independent check)
     if mode == "int8-weights":
         emu = build_model(parse_model_spec({"members": members}, "s"), 3, 4).eval()
+        emu.load_state_dict(model.state_dict())
         with torch.no_grad():
-            q, s = quantize.quantize_rows(model.members[0].table.numpy())
-            emu.members[0].table.copy_(torch.from_numpy(q.astype(np.float32) * s.astype(np.float32)[:, None]))
-            for le, lm in zip(emu.members[0].mlp, model.members[0].mlp):
-                if isinstance(lm, torch.nn.Linear):
-                    q, s = quantize.quantize_columns(lm.weight.numpy().T)
-                    le.weight.copy_(torch.from_numpy((q.astype(np.float32) * s).T))
-                    le.bias.copy_(lm.bias)
+            t = quantize.dequantized_table(model.members[0].table.numpy(), scales)
+            emu.members[0].table.copy_(torch.from_numpy(t))
         np.testing.assert_allclose(got["logits"], _torch_out(emu, test_rows)[0], atol=1e-4)
+
+
+def test_table_scales_auto_picks_column_only_when_harmless():
+    members = [{"type": "deep", "buckets": 2048, "dim": 16, "hidden": [32], "dropout": 0.0}]
+    _, model = _model(members)
+    rows = _rows(n=128)
+    assert quantize.choose_table_scales(model, HEAD, rows) == "column"
+    with torch.no_grad():  # one huge row stretches every column's scale: column scales now hurt
+        model.members[0].table[7].mul_(400.0)
+    assert quantize.choose_table_scales(model, HEAD, rows) == "row"
+    proto = quantize.build_graph(model, HEAD, table_scales="auto", rows=rows)
+    assert any("table_row_scale" in t.name for t in proto.graph.initializer)
 
 
 def test_int8_wide_and_deep_members_and_dense_free_inputs():
     _, model = _model(MEMBERS, dense_dim=0)
     rows = _rows(dense_dim=0)
-    for mode in ("int8-weights", "int8-static"):
-        proto = quantize.build_graph(model, HEAD, mode, quantize.calibrate(model, rows))
+    for mode, scales in (("int8-weights", "row"), ("int8-weights", "column"),
+                         ("int8-static", "row")):
+        proto = quantize.build_graph(model, HEAD, mode, quantize.calibrate(model, rows),
+                                     table_scales=scales)
         got = onnx_numpy.run(proto, _feeds(rows))
         np.testing.assert_allclose(got["probabilities"], _torch_out(model, rows)[1], atol=0.02)
         assert got["logits"].shape == (64, 4)
