@@ -220,7 +220,9 @@ def test_student_phase_compression_outputs(runs):
     assert not any("_orig" in n or "_mask" in n for n in names)
     shapes = sorted(tuple(t.dims) for t in pruned_onnx.graph.initializer if len(t.dims) == 2)
     assert (1024, 6) in shapes and (1024, 8) not in shapes
-    assert int8["quantization"] == "int8-weights" and int8["int8Initializers"] >= 3
+    # int8-weights: the table is int8; the small Linear layers stay float32 Gemm (per-op latency)
+    assert int8["quantization"] == "int8-weights" and int8["int8Initializers"] >= 1
+    assert int8["tableScales"] in ("row", "column")
     assert int8["bytes"] == (out / "student-int8.onnx").stat().st_size
     assert int8["sizeRatio"] > 2.5  # tiny dim-6 table; the 3.5x check uses a realistic table
     assert int8["probeMaxAbsDiff"]["probabilities"] < 0.02
