@@ -127,7 +127,7 @@ def dequantized_table(table: np.ndarray, scheme: str) -> np.ndarray:
     return q.astype(np.float32) * s[None, :]
 
 
-COLUMN_TOLERANCE = 1e-3  # max |change| of the head outputs on the calibration rows
+COLUMN_TOLERANCE = 1e-2  # max |Δprobability| on calibration rows that column scales may cost
 
 
 @torch.no_grad()
