@@ -22,7 +22,8 @@ import { runTrain } from '../lambdas/cli/train.js';
 import { OnnxModel } from '../lambdas/runtime/onnx-model.js';
 import type { BundleManifest } from '../lambdas/runtime/serving-model.js';
 import { parseCsv } from '../lambdas/core/csv.js';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { MODEL_NAMES } from '../lambdas/core/summary.js';
 
 const { values } = parseArgs({
   options: { dataset: { type: 'string', default: 'banking77' }, runs: { type: 'string', default: '2000' }, 'data-dir': { type: 'string' }, keep: { type: 'boolean' } },
@@ -54,18 +55,23 @@ for (const [k, label] of [['join', 'label join'], ['snapshot', 'snapshot (featur
 const bundle = ws.blobs.pathOf(result.record.bundleKey);
 const manifest = JSON.parse(readFileSync(join(bundle, 'manifest.json'), 'utf8')) as BundleManifest;
 const featurizer = Featurizer.restore(manifest.featurizer);
-const models = { student: await OnnxModel.load(join(bundle, 'model.onnx')), teacher: await OnnxModel.load(join(bundle, 'teacher.onnx')) };
+const files: Record<string, string> = {
+  teacher: 'teacher.onnx', student: 'student-distilled.onnx', 'student-pruned': 'model.fp32.onnx', 'student-int8': 'model.int8.onnx',
+};
+const models: Record<string, OnnxModel> = {};
+for (const [name, file] of Object.entries(files)) if (existsSync(join(bundle, file))) models[name] = await OnnxModel.load(join(bundle, file));
+const names = Object.keys(models);
 const records = ds.column
   ? parseCsv(readFileSync(join(dataDir, ds.files[ds.files.length - 1][0]), 'utf8')).rows.slice(0, 500).map((r) => ({ [ds.sampleField]: r.record[ds.column] }))
   : (await ws.store.labelled(ds.task)).slice(-500).map((e) => e.data);
-const times: Record<string, number[]> = { student: [], teacher: [], featurize: [] };
+const times: Record<string, number[]> = { featurize: [], ...Object.fromEntries(names.map((n) => [n, []])) };
 for (let i = -100; i < runs; i++) {
   const rec = records[((i % records.length) + records.length) % records.length];
   const f0 = performance.now();
   const batch = batchOf([featurizer.transform(rec)], manifest.featurizer.denseDim, manifest.featurizer.maxTokens);
   const f1 = performance.now();
   if (i >= 0) times.featurize.push(f1 - f0);
-  for (const name of i % 2 ? (['student', 'teacher'] as const) : (['teacher', 'student'] as const)) {
+  for (const name of i % 2 ? names : [...names].reverse()) {
     const s = performance.now();
     await models[name].predict(batch);
     if (i >= 0) times[name].push(performance.now() - s);
@@ -79,16 +85,17 @@ const lat = Object.fromEntries(Object.entries(times).map(([k, v]) => {
 out('\nphase                                          seconds');
 for (const [name, sec] of phases) out(`${name.padEnd(46)} ${sec.toFixed(2).padStart(8)}`);
 out(`\nsingle-instance latency, onnxruntime-node, 1 thread, ${runs} runs interleaved (ms)`);
-out('model      params     bytes      p50      p99   metric');
+out('model                           params      bytes      p50      p99   metric');
 const m = result.evaluation.models;
 const metric = (x: typeof m.student) => (ds.task === 'invoice-dispute' ? `AUC ${x.auc?.toFixed(4)}` : `accuracy ${x.accuracy.toFixed(4)}`);
-for (const name of ['teacher', 'student'] as const) {
-  out(`${name.padEnd(9)} ${String(result.params[name]).padStart(9)} ${String(m[name].bytes).padStart(10)} ${lat[name].p50.toFixed(4).padStart(8)} ${lat[name].p99.toFixed(4).padStart(8)}   ${metric(m[name])}`);
+for (const name of names) {
+  out(`${MODEL_NAMES[name].padEnd(28)} ${String(result.params[name]).padStart(9)} ${String(m[name].bytes).padStart(10)} ${lat[name].p50.toFixed(4).padStart(8)} ${lat[name].p99.toFixed(4).padStart(8)}   ${metric(m[name])}`);
 }
 out(`featurize one record (TypeScript): p50 ${lat.featurize.p50.toFixed(4)} ms, p99 ${lat.featurize.p99.toFixed(4)} ms`);
-out(`\nstudent vs teacher: ${(lat.teacher.p50 / lat.student.p50).toFixed(2)}× faster at p50, ${(lat.teacher.p99 / lat.student.p99).toFixed(2)}× at p99, ` +
-  `${(m.teacher.bytes / m.student.bytes).toFixed(1)}× smaller file, ${(result.params.teacher / result.params.student).toFixed(1)}× fewer parameters`);
-await models.student.release();
-await models.teacher.release();
+const served = result.served.variant;
+out(`\nserved student (${MODEL_NAMES[served]}) vs teacher: ${(lat.teacher.p50 / lat[served].p50).toFixed(2)}× faster at p50, ${(lat.teacher.p99 / lat[served].p99).toFixed(2)}× at p99, ` +
+  `${(m.teacher.bytes / m[served].bytes).toFixed(1)}× smaller file, ${(result.params.teacher / result.params[served]).toFixed(1)}× fewer parameters`);
+if (lat['student-int8']) out(`int8 vs pruned fp32: p50 ratio ${(lat['student-int8'].p50 / lat['student-pruned'].p50).toFixed(3)}, file ${(m['student-pruned'].bytes / m['student-int8'].bytes).toFixed(2)}× smaller`);
+for (const model of Object.values(models)) await model.release();
 ws.close();
 if (!values.keep) rmSync(home, { recursive: true, force: true });
