@@ -47,3 +47,37 @@ export function requireEnv(name: string, env: Record<string, string | undefined>
   if (v === undefined || v === '') throw new Error(`environment variable ${name} is not set`);
   return v;
 }
+
+/** Blob layout of the AWS adapters under the bucket. */
+export const LAYOUT = {
+  /** Dead letters: one JSON-lines object per ingest batch. */
+  deadLetters: 'dead-letter/',
+  /** SageMaker's own output (model.tar.gz) of a job of a run: `<runKey>/sagemaker/<job>/output/model.tar.gz`. */
+  sagemakerOutput: 'sagemaker',
+  /** Spot checkpoints of a job: `checkpoints/<job>/`. */
+  checkpoints: 'checkpoints/',
+} as const;
+
+/**
+ * The events each handler is the target of (EventBridge patterns). Ingest reads SQS queues fed by the
+ * per-task ERP rules; inference sits behind the HTTP API.
+ */
+export const EVENT_PATTERNS = {
+  snapshot: { source: ['distillery'], 'detail-type': ['RetrainRequested'] },
+  orchestrator: [
+    { source: ['distillery'], 'detail-type': ['DatasetReady'] },
+    { source: ['aws.sagemaker'], 'detail-type': ['SageMaker Training Job State Change'], detail: { TrainingJobStatus: ['Completed', 'Failed', 'Stopped'] } },
+  ],
+  /** The orchestrator hands a run whose student job completed to evaluation with this event. */
+  evaluate: { source: ['distillery'], 'detail-type': ['TrainingPhaseCompleted'], detail: { phase: ['student'] } },
+} as const;
+
+/** Default SageMaker instance type of a training job when DISTILLERY_INSTANCE_TYPES names none for the task. */
+export const DEFAULT_INSTANCE_TYPE = 'ml.g5.xlarge';
+/** Default max runtime of one training job (seconds) when DISTILLERY_MAX_RUNTIME_SEC is unset. */
+export const DEFAULT_MAX_RUNTIME_SEC = 4 * 3600;
+
+export function optionalEnv(name: string, env: Record<string, string | undefined> = process.env): string | undefined {
+  const v = env[name];
+  return v === undefined || v === '' ? undefined : v;
+}

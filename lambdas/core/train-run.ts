@@ -10,7 +10,7 @@ import { onnxInfo, pruningLeftovers } from './onnx-info.js';
 import { metricOf, summaryTable } from './summary.js';
 import { writeSnapshot, type SnapshotManifest } from './snapshot.js';
 import { paramsOf, type TaskDefinition } from './task.js';
-import type { BlobStore, Clock, EventPublisher, Lake, ModelRecord, ModelRegistry, TrainerLauncher, TrainingProgress } from '../ports/index.js';
+import type { BlobStore, Clock, EventPublisher, Lake, ModelRecord, ModelRegistry, SystemEvent, TrainerLauncher, TrainingJob, TrainingProgress } from '../ports/index.js';
 
 export interface ModelEvaluationLike {
   accuracy: number;
@@ -113,19 +113,36 @@ async function readJson<T>(blobs: BlobStore, key: string): Promise<T> {
   return JSON.parse((await blobs.get(key)).toString('utf8')) as T;
 }
 
-export async function trainTask(task: TaskDefinition, deps: TrainDeps, opts: { testSince?: string } = {}): Promise<TrainResult> {
-  const log = deps.log ?? (() => {});
-  const started = deps.clock.now();
-  const timings: Record<string, number> = {};
-  const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
-    const t0 = Date.now();
-    try {
-      return await f();
-    } finally {
-      timings[name] = (Date.now() - t0) / 1000;
-    }
-  };
+/** One run of one task: where its dataset and its jobs' outputs live, and when it started. */
+export interface RunRef {
+  task: string;
+  snapshotId: string;
+  datasetKey: string;
+  /** Blob key prefix of the run's job outputs: `<runKey>/teacher`, `<runKey>/student`. */
+  runKey: string;
+  /** ISO time the run started; job names carry it. */
+  startedAt: string;
+}
 
+export interface StartedRun {
+  run: RunRef;
+  manifest: SnapshotManifest;
+  /** The `DatasetReady` event that hands the run to the orchestrator. */
+  datasetReady: SystemEvent;
+}
+
+type Timed = <T>(name: string, f: () => Promise<T>) => Promise<T>;
+const untimed: Timed = (_name, f) => f();
+
+/** Step 1: join labels and write the snapshot. Publishing `datasetReady` is the caller's choice. */
+export async function startRun(
+  task: TaskDefinition,
+  deps: Pick<TrainDeps, 'lake' | 'blobs' | 'clock' | 'log'>,
+  opts: { testSince?: string; startedAt?: Date; timed?: Timed } = {},
+): Promise<StartedRun> {
+  const log = deps.log ?? (() => {});
+  const timed = opts.timed ?? untimed;
+  const startedAt = (opts.startedAt ?? deps.clock.now()).toISOString();
   const examples = await timed('join', () => deps.lake.labelled(task.name));
   if (examples.length < 30) throw new Error(`task ${task.name} has only ${examples.length} labelled examples; import at least 30 (see distillery import --help)`);
   log(`snapshot: ${examples.length} labelled examples`);
@@ -133,22 +150,107 @@ export async function trainTask(task: TaskDefinition, deps: TrainDeps, opts: { t
     writeSnapshot(task, examples, { blobs: deps.blobs, now: deps.clock.now() }, { testSince: opts.testSince }),
   );
   log(`snapshot ${manifest.snapshotId}: train ${manifest.counts.train} · validation ${manifest.counts.validation} · test ${manifest.counts.test}`);
-  await deps.publisher.publish([{ source: 'distillery', detailType: 'DatasetReady', detail: { task: task.name, snapshotId: manifest.snapshotId, key: datasetKey, counts: manifest.counts } }]);
+  const run: RunRef = { task: task.name, snapshotId: manifest.snapshotId, datasetKey, runKey: `runs/${task.name}/${manifest.snapshotId}`, startedAt };
+  const datasetReady: SystemEvent = {
+    source: 'distillery',
+    detailType: 'DatasetReady',
+    detail: { task: task.name, snapshotId: manifest.snapshotId, key: datasetKey, counts: manifest.counts, runKey: run.runKey, startedAt },
+  };
+  return { run, manifest, datasetReady };
+}
 
-  const runKey = `runs/${task.name}/${manifest.snapshotId}`;
-  const teacherJob = jobName(task.name, 'teacher', started);
-  const studentJob = jobName(task.name, 'student', started);
-  await timed('teacher', () =>
-    deps.launcher.run({ name: teacherJob, phase: 'teacher', channels: { dataset: datasetKey }, hyperparameters: hyperparameters(task, 'teacher'), outputKey: `${runKey}/teacher` }, deps.onProgress),
-  );
-  await deps.publisher.publish([{ source: 'distillery', detailType: 'TrainingPhaseCompleted', detail: { task: task.name, phase: 'teacher', job: teacherJob } }]);
-  await timed('student', () =>
-    deps.launcher.run(
-      { name: studentJob, phase: 'student', channels: { dataset: datasetKey, teacher: `${runKey}/teacher` }, hyperparameters: hyperparameters(task, 'student'), outputKey: `${runKey}/student` },
-      deps.onProgress,
-    ),
-  );
-  await deps.publisher.publish([{ source: 'distillery', detailType: 'TrainingPhaseCompleted', detail: { task: task.name, phase: 'student', job: studentJob } }]);
+/** The run named by a `DatasetReady` event's detail, or undefined when the detail is not one. */
+export function runOfDatasetReady(detail: Record<string, unknown>): RunRef | undefined {
+  const { task, snapshotId, key, runKey, startedAt } = detail as Record<string, unknown>;
+  if (typeof task !== 'string' || typeof snapshotId !== 'string' || typeof key !== 'string') return undefined;
+  return {
+    task,
+    snapshotId,
+    datasetKey: key,
+    runKey: typeof runKey === 'string' ? runKey : `runs/${task}/${snapshotId}`,
+    startedAt: typeof startedAt === 'string' && !Number.isNaN(Date.parse(startedAt)) ? startedAt : new Date(0).toISOString(),
+  };
+}
+
+/** Job names are derived from the run, so a repeated start asks SageMaker for the same name and cannot start a second job. */
+function runNonce(run: RunRef, phase: string): string {
+  return createHash('sha256').update(`${run.task}|${run.snapshotId}|${run.startedAt}|${phase}`).digest('hex').slice(0, 6);
+}
+
+/** Step 2: the teacher job of a run. */
+export function teacherJob(task: TaskDefinition, run: RunRef): TrainingJob {
+  return {
+    name: jobName(task.name, 'teacher', new Date(run.startedAt), runNonce(run, 'teacher')),
+    phase: 'teacher',
+    channels: { dataset: run.datasetKey },
+    hyperparameters: hyperparameters(task, 'teacher'),
+    outputKey: `${run.runKey}/teacher`,
+  };
+}
+
+/** Step 3: the student job of a run; the teacher's output is one of its channels. */
+export function studentJob(task: TaskDefinition, run: RunRef): TrainingJob {
+  return {
+    name: jobName(task.name, 'student', new Date(run.startedAt), runNonce(run, 'student')),
+    phase: 'student',
+    channels: { dataset: run.datasetKey, teacher: `${run.runKey}/teacher` },
+    hyperparameters: hyperparameters(task, 'student'),
+    outputKey: `${run.runKey}/student`,
+  };
+}
+
+export function phaseCompleted(run: RunRef, job: TrainingJob): SystemEvent {
+  return { source: 'distillery', detailType: 'TrainingPhaseCompleted', detail: { task: run.task, phase: job.phase, job: job.name, snapshotId: run.snapshotId, datasetKey: run.datasetKey, runKey: run.runKey, startedAt: run.startedAt } };
+}
+
+export async function trainTask(task: TaskDefinition, deps: TrainDeps, opts: { testSince?: string } = {}): Promise<TrainResult> {
+  const started = deps.clock.now();
+  const timings: Record<string, number> = {};
+  const timed: Timed = async (name, f) => {
+    const t0 = Date.now();
+    try {
+      return await f();
+    } finally {
+      timings[name] = (Date.now() - t0) / 1000;
+    }
+  };
+  const { run, manifest, datasetReady } = await startRun(task, deps, { testSince: opts.testSince, startedAt: started, timed });
+  await deps.publisher.publish([datasetReady]);
+  const teacher = teacherJob(task, run);
+  await timed('teacher', () => deps.launcher.run(teacher, deps.onProgress));
+  await deps.publisher.publish([phaseCompleted(run, teacher)]);
+  const student = studentJob(task, run);
+  await timed('student', () => deps.launcher.run(student, deps.onProgress));
+  await deps.publisher.publish([phaseCompleted(run, student)]);
+  return finishRun(task, deps, run, { manifest, jobs: { teacher: teacher.name, student: student.name }, timings, timed });
+}
+
+export type FinishDeps = Pick<TrainDeps, 'blobs' | 'registry' | 'publisher' | 'clock' | 'evaluate' | 'codeVersion' | 'log'>;
+
+/**
+ * Step 4, everything after the student job: bundle → evaluation on the serving runtime → gate →
+ * registry → promotion or rejection, with their events.
+ */
+export async function finishRun(
+  task: TaskDefinition,
+  deps: FinishDeps,
+  run: RunRef,
+  opts: { manifest?: SnapshotManifest; jobs?: { teacher: string; student: string }; timings?: Record<string, number>; timed?: Timed } = {},
+): Promise<TrainResult> {
+  const log = deps.log ?? (() => {});
+  const timings = opts.timings ?? {};
+  const timed: Timed = opts.timed ?? (async (name, f) => {
+    const t0 = Date.now();
+    try {
+      return await f();
+    } finally {
+      timings[name] = (Date.now() - t0) / 1000;
+    }
+  });
+  const { datasetKey, runKey } = run;
+  const manifest = opts.manifest ?? (await readJson<SnapshotManifest>(deps.blobs, `${datasetKey}/manifest.json`));
+  const jobs = opts.jobs ?? { teacher: teacherJob(task, run).name, student: studentJob(task, run).name };
+  const teacherJobName = jobs.teacher, studentJobName = jobs.student;
 
   // bundle (DESIGN 4.6)
   const version = await deps.registry.nextVersion(task.name);
@@ -278,7 +380,7 @@ export async function trainTask(task: TaskDefinition, deps: TrainDeps, opts: { t
       int8: em['student-int8'] ?? null, baseline: em['student-baseline'], agreementWithTeacher: evaluation.agreementWithTeacher, distillationGain, params,
     },
     gate: verdict,
-    lineage: { snapshotId: manifest.snapshotId, datasetKey, jobs: { teacher: teacherJob, student: studentJob }, codeVersion: deps.codeVersion, replaces: production?.version ?? null },
+    lineage: { snapshotId: manifest.snapshotId, datasetKey, jobs: { teacher: teacherJobName, student: studentJobName }, codeVersion: deps.codeVersion, replaces: production?.version ?? null },
     createdAt: at,
     updatedAt: at,
   };

@@ -157,9 +157,18 @@ describe('the loop on one machine', () => {
   });
 
   it('refuses a candidate whose int8 quantisation is broken, and keeps production', async () => {
-    // GIVEN a trainer whose int8 export comes out with wrong scales (×300)
+    // GIVEN a trainer whose int8 export comes out broken: wrong-signed int8 codes and scales ×300
     const py = findPython();
-    const corrupt = `import onnx,sys\nfrom onnx import numpy_helper as nh\nm=onnx.load(sys.argv[1])\nfor t in m.graph.initializer:\n  if 'scale' in t.name:\n    a=nh.to_array(t); t.CopyFrom(nh.from_array((a*300).astype(a.dtype), t.name))\nonnx.save(m,sys.argv[1])`;
+    const corrupt = [
+      'import onnx,sys,numpy as np',
+      'from onnx import numpy_helper as nh',
+      'm=onnx.load(sys.argv[1])',
+      'for t in m.graph.initializer:',
+      '  a=nh.to_array(t)',
+      "  if a.dtype==np.int8: t.CopyFrom(nh.from_array(np.clip(-a.astype(np.int16),-128,127).astype(np.int8), t.name))",
+      "  elif 'scale' in t.name: t.CopyFrom(nh.from_array((a*300).astype(a.dtype), t.name))",
+      'onnx.save(m,sys.argv[1])',
+    ].join('\n');
     const launcher = {
       run: async (job: TrainingJob, onProgress?: (p: TrainingProgress) => void) => {
         await ws.launcher.run(job, onProgress);
