@@ -23,10 +23,12 @@ export interface IngestReport {
   invalid: number;
   /** Index in the batch and reason of each refused event (the SQS adapter reports these as failures). */
   failures: { index: number; reason: string }[];
+  /** Outcomes (labels) newly stored, by task: what the retraining counters add up. */
+  outcomesStored: Record<string, number>;
 }
 
 export function emptyReport(): IngestReport {
-  return { received: 0, stored: 0, duplicates: 0, stale: 0, invalid: 0, failures: [] };
+  return { received: 0, stored: 0, duplicates: 0, stale: 0, invalid: 0, failures: [], outcomesStored: {} };
 }
 
 export function addReports(a: IngestReport, b: IngestReport): IngestReport {
@@ -37,6 +39,9 @@ export function addReports(a: IngestReport, b: IngestReport): IngestReport {
     stale: a.stale + b.stale,
     invalid: a.invalid + b.invalid,
     failures: [...a.failures, ...b.failures],
+    outcomesStored: Object.fromEntries(
+      [...new Set([...Object.keys(a.outcomesStored), ...Object.keys(b.outcomesStored)])].map((t) => [t, (a.outcomesStored[t] ?? 0) + (b.outcomesStored[t] ?? 0)]),
+    ),
   };
 }
 
@@ -91,7 +96,9 @@ export async function ingestEvents(events: readonly unknown[], deps: IngestDeps,
           results.length = 0;
           break;
         }
-        results.push(await deps.lake.putOutcome(role.task.name, { ...base, detailType: e['detail-type'], label }));
+        const put = await deps.lake.putOutcome(role.task.name, { ...base, detailType: e['detail-type'], label });
+        if (put === 'stored') report.outcomesStored[role.task.name] = (report.outcomesStored[role.task.name] ?? 0) + 1;
+        results.push(put);
       }
     }
     if (results.includes('stored')) report.stored++;

@@ -14,8 +14,18 @@ import { ENV, requireEnv } from '../aws/config.js';
 import { DynamoDbLake } from '../aws/dynamodb-lake.js';
 import { S3DeadLetters } from '../aws/s3-dead-letters.js';
 import { deployedTasks, systemClock } from '../aws/environment.js';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { DynamoDbRetrainCounter } from '../aws/dynamodb-retrain-counter.js';
+import { EventBridgePublisher } from '../aws/eventbridge-publisher.js';
+import { countNewLabels } from '../core/retrain.js';
+import type { TaskDefinition } from '../core/task.js';
+import type { EventPublisher, RetrainCounter } from '../ports/index.js';
 
-export async function ingestBatch(event: SQSEvent, deps: IngestDeps): Promise<SQSBatchResponse> {
+export interface IngestHandlerDeps extends IngestDeps {
+  retrain?: { tasks: readonly TaskDefinition[]; counter: RetrainCounter; publisher: EventPublisher };
+}
+
+export async function ingestBatch(event: SQSEvent, deps: IngestHandlerDeps): Promise<SQSBatchResponse> {
   const parsed: { messageId: string; event: unknown }[] = [];
   const failures = new Set<string>();
   const letters = [];
@@ -31,16 +41,24 @@ export async function ingestBatch(event: SQSEvent, deps: IngestDeps): Promise<SQ
   const report = await ingestEvents(parsed.map((p) => p.event), deps, 'sqs');
   for (const f of report.failures) failures.add(parsed[f.index].messageId);
   console.log(JSON.stringify({ ingest: { ...report, failures: report.failures.length + letters.length } }));
+  // counted after the lake write: a batch that SQS re-drives stores nothing new, so it adds nothing
+  if (deps.retrain) await countNewLabels(report.outcomesStored, deps.retrain.tasks, deps.retrain);
   return { batchItemFailures: [...failures].map((itemIdentifier) => ({ itemIdentifier })) };
 }
 
 const bucket = requireEnv(ENV.bucket);
 const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
-const deps: IngestDeps = {
-  validator: new EventValidator(deployedTasks()),
+const tasks = deployedTasks();
+const deps: IngestHandlerDeps = {
+  validator: new EventValidator(tasks),
   lake: new DynamoDbLake(documents, requireEnv(ENV.lakeTable)),
   deadLetters: new S3DeadLetters(new S3Client({}), bucket),
   clock: systemClock,
+  retrain: {
+    tasks,
+    counter: new DynamoDbRetrainCounter(documents, requireEnv(ENV.stateTable)),
+    publisher: new EventBridgePublisher(new EventBridgeClient({}), requireEnv(ENV.eventBus)),
+  },
 };
 
 export const functionHandler = (event: SQSEvent): Promise<SQSBatchResponse> => ingestBatch(event, deps);

@@ -120,6 +120,14 @@ export interface TrainerLauncher {
   run(job: TrainingJob, onProgress?: (p: TrainingProgress) => void): Promise<void>;
 }
 
+/** Per-task count of labels stored since the last retraining request. */
+export interface RetrainCounter {
+  /** Adds n and returns the new count. */
+  add(task: string, n: number): Promise<number>;
+  /** Takes `threshold` off the count if it is still at least that much; true only for the caller that took it. */
+  claim(task: string, threshold: number): Promise<boolean>;
+}
+
 export interface Clock {
   now(): Date;
 }

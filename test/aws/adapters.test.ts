@@ -166,3 +166,26 @@ describe('SageMakerLauncher', () => {
     expect(untar(tar).map(([n, d]) => [n, d.toString()])).toEqual([['teacher.onnx', 'hello']]);
   });
 });
+
+describe('DynamoDbRetrainCounter', () => {
+  it('adds atomically and lets only one caller claim a reached threshold', async () => {
+    const { DynamoDBDocumentClient, UpdateCommand } = await import('@aws-sdk/lib-dynamodb');
+    const { DynamoDBClient, ConditionalCheckFailedException } = await import('@aws-sdk/client-dynamodb');
+    const { mockClient } = await import('aws-sdk-client-mock');
+    const { DynamoDbRetrainCounter } = await import('../../lambdas/aws/dynamodb-retrain-counter.js');
+    const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1' }));
+    const ddb = mockClient(doc);
+    ddb.on(UpdateCommand, { UpdateExpression: 'ADD #c :n' }).resolves({ Attributes: { count: 512 } });
+    ddb.on(UpdateCommand, { UpdateExpression: 'SET #c = #c - :t' })
+      .resolvesOnce({})
+      .rejects(new ConditionalCheckFailedException({ message: 'condition failed', $metadata: {} }));
+    const counter = new DynamoDbRetrainCounter(doc, 'state');
+    expect(await counter.add('invoice-approval', 12)).toBe(512);
+    expect(await counter.claim('invoice-approval', 500)).toBe(true);
+    expect(await counter.claim('invoice-approval', 500)).toBe(false);
+    const adds = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+    expect(adds[0]).toMatchObject({ TableName: 'state', Key: { pk: 'counter#invoice-approval', sk: 'labels' }, ExpressionAttributeValues: { ':n': 12 } });
+    expect(adds[1]).toMatchObject({ ConditionExpression: '#c >= :t', ExpressionAttributeValues: { ':t': 500 } });
+    ddb.restore();
+  });
+});

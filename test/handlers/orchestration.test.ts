@@ -2,6 +2,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateTrainingJobCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { S3Client } from '@aws-sdk/client-s3';
+import type { SystemEvent } from '../../lambdas/ports/index.js';
 import type { SQSEvent } from 'aws-lambda';
 import { orchestrate, toOrchestratorEvent, type OrchestrateDeps, type RunState, type RunStateStore } from '../../lambdas/core/orchestrator.js';
 import { EventValidator } from '../../lambdas/core/events.js';
@@ -126,7 +127,7 @@ class MemoryLake implements Lake {
 describe('ingest handler', () => {
   it('reports only the poison records of an SQS batch and stores the others', async () => {
     // GIVEN the handler module (its module-level clients need the environment)
-    Object.assign(process.env, { DISTILLERY_BUCKET: 'bkt', DISTILLERY_LAKE_TABLE: 'lake', DISTILLERY_TASKS: 'invoice-approval' });
+    Object.assign(process.env, { DISTILLERY_BUCKET: 'bkt', DISTILLERY_LAKE_TABLE: 'lake', DISTILLERY_TASKS: 'invoice-approval', DISTILLERY_STATE_TABLE: 'state', DISTILLERY_EVENT_BUS: 'erp' });
     const { ingestBatch } = await import('../../lambdas/handlers/ingest.js');
     const lake = new MemoryLake();
     const letters: DeadLetter[] = [];
@@ -144,5 +145,34 @@ describe('ingest handler', () => {
     expect(r.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(['m2', 'm3']);
     expect([...lake.rows.keys()].sort()).toEqual(['invoice-approval#INV-1#in', 'invoice-approval#INV-4#in']);
     expect(letters.map((l) => l.reason)).toEqual([expect.stringMatching(/^message body is not JSON/), expect.stringMatching(/detail\.version: must be integer/)]);
+  });
+
+  it('requests one retrain when a task has gathered enough new labels, however the batches race', async () => {
+    Object.assign(process.env, { DISTILLERY_BUCKET: 'bkt', DISTILLERY_LAKE_TABLE: 'lake', DISTILLERY_TASKS: 'invoice-approval', DISTILLERY_STATE_TABLE: 'state', DISTILLERY_EVENT_BUS: 'erp' });
+    const { ingestBatch } = await import('../../lambdas/handlers/ingest.js');
+    // GIVEN a task that retrains every 500 new labels, and a counter shared by concurrent Lambdas
+    let count = 0;
+    const counter = {
+      add: async (_t: string, n: number) => (count += n),
+      claim: async (_t: string, threshold: number) => (count >= threshold ? ((count -= threshold), true) : false),
+    };
+    const published: SystemEvent[] = [];
+    const lake = new MemoryLake();
+    const deps = {
+      validator: new EventValidator([task]), lake, deadLetters: { put: async () => {}, count: async () => 0 }, clock: { now: () => new Date('2025-01-01T00:00:00Z') },
+      retrain: { tasks: [task], counter, publisher: { publish: async (e: SystemEvent[]) => void published.push(...e) } },
+    };
+    const approved = (id: string) => ({ source: 'erp.sap', 'detail-type': 'Invoice.Approved', detail: { entityId: id, version: 2, occurredAt: '2025-01-02T00:00:00Z', data: {} } });
+    const batch = (from: number, n: number) => ({
+      Records: Array.from({ length: n }, (_, i) => ({ messageId: `m${from + i}`, body: JSON.stringify(approved(`INV-${from + i}`)) }) as SQSEvent['Records'][number]),
+    });
+    // WHEN 300 labels arrive, then two batches of 150 together, then the first batch is re-driven
+    await ingestBatch(batch(0, 300), deps);
+    expect(published).toHaveLength(0);
+    await Promise.all([ingestBatch(batch(300, 150), deps), ingestBatch(batch(450, 150), deps)]);
+    await ingestBatch(batch(0, 300), deps);
+    // THEN exactly one RetrainRequested went out, and re-driven duplicates added nothing
+    expect(published).toEqual([{ source: 'distillery', detailType: 'RetrainRequested', detail: { task: 'invoice-approval', reason: expect.stringContaining('threshold 500') } }]);
+    expect(count).toBe(100);
   });
 });
