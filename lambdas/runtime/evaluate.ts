@@ -4,7 +4,8 @@
  * measured side by side (interleaved) so the models share the same machine noise.
  */
 import { performance } from 'node:perf_hooks';
-import { argmaxRows, classificationMetrics, quantile, type ClassificationMetrics } from '../core/metrics.js';
+import { argmaxRows, classificationMetrics, quantile } from '../core/metrics.js';
+import type { EvaluationLike, ModelEvaluationLike } from '../core/train-run.js';
 import { sliceBatch, type Batch } from '../core/batch.js';
 import { OnnxModel } from './onnx-model.js';
 
@@ -14,19 +15,9 @@ export interface Probes {
   outputs: Record<string, { probabilities: number[][] }>;
 }
 
-export interface ModelEvaluation extends ClassificationMetrics {
-  bytes: number;
-  latencyMs: { p50: number; p99: number; runs: number };
-  parityMaxAbsDiff: number;
-}
-
-export interface Evaluation {
-  models: Record<string, ModelEvaluation>;
-  /** Share of test rows where each model's label equals the teacher's. */
-  agreementWithTeacher: Record<string, number>;
-  agreement: Record<string, Record<string, number>>;
-  testRows: number;
-}
+/** What the core's training run expects of an evaluation (defined there: the core cannot import onnxruntime). */
+export type ModelEvaluation = ModelEvaluationLike;
+export type Evaluation = EvaluationLike & { agreement: Record<string, Record<string, number>> };
 
 export function probesToBatch(p: Probes): Batch {
   const n = p.inputs.ids.length;
