@@ -42,44 +42,34 @@ export class Monitoring extends Construct {
     ]);
     if (props.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
     const action = new actions.SnsAction(this.topic);
-    const add = (alarm: cloudwatch.Alarm) => {
+    // every alarm here fires when its metric goes above a threshold; no data is not an incident
+    const alarmAbove = (alarmId: string, metric: cloudwatch.IMetric, threshold: number, evaluationPeriods: number, alarmDescription: string) => {
+      const alarm = new cloudwatch.Alarm(this, alarmId, {
+        alarmDescription, metric, threshold, evaluationPeriods,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
       alarm.addAlarmAction(action);
       this.alarms.push(alarm);
-      return alarm;
     };
 
     const dlqDepth: cloudwatch.IMetric[] = [];
     for (const [name, queue] of props.deadLetterQueues) {
       const metric = queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' });
       dlqDepth.push(metric.with({ label: name }));
-      add(new cloudwatch.Alarm(this, `${name}DlqDepth`, {
-        alarmDescription: `Dead letters in ${name}: events were refused or could not be delivered.`,
-        metric, threshold: 0, evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }));
+      alarmAbove(`${name}DlqDepth`, metric, 0, 1, `Dead letters in ${name}: events were refused or could not be delivered.`);
     }
     const errors: cloudwatch.IMetric[] = [];
     for (const [name, fn] of props.functions) {
       const metric = fn.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' });
       errors.push(metric.with({ label: name }));
-      add(new cloudwatch.Alarm(this, `${name}Errors`, {
-        alarmDescription: `The ${name} Lambda failed.`,
-        metric, threshold: 0, evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }));
+      alarmAbove(`${name}Errors`, metric, 0, 1, `The ${name} Lambda failed.`);
     }
     const latency: cloudwatch.IMetric[] = [];
     for (const [task, fn] of props.inferenceFunctions) {
       const metric = fn.function.metricDuration({ period: Duration.minutes(5), statistic: 'p99' });
       latency.push(metric.with({ label: task }));
-      add(new cloudwatch.Alarm(this, `${task}P99Latency`, {
-        alarmDescription: `p99 inference duration of ${task} above ${p99Ms} ms for 15 minutes.`,
-        metric, threshold: p99Ms, evaluationPeriods: 3,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }));
+      alarmAbove(`${task}P99Latency`, metric, p99Ms, 3, `p99 inference duration of ${task} above ${p99Ms} ms for 15 minutes.`);
     }
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: props.dashboardName ?? 'erp-distillery',
